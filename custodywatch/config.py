@@ -82,6 +82,8 @@ InputSide = Annotated[int, Field(ge=64, le=2048), AfterValidator(_multiple_of_32
 
 class DetectorConfig(StrictModel):
     model: str = "yolox_nano_coco_dynamic.onnx"
+    # Where model files live on this box; CUSTODYWATCH_MODEL_DIR overrides it.
+    model_dir: str | None = None
     # "auto" recognises the family from the ONNX outputs.
     family: Literal["auto", "yolox", "ultralytics", "ultralytics_pose"] = "auto"
     input: tuple[InputSide, InputSide] = (416, 256)

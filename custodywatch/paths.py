@@ -9,18 +9,16 @@ def data_dir() -> Path:
     return Path(os.environ.get("CUSTODYWATCH_DATA", "./data"))
 
 
-def model_dir() -> Path:
-    env = os.environ.get("CUSTODYWATCH_MODEL_DIR")
-    return Path(env) if env else data_dir() / "models"
+def model_dir(configured: str | None = None, flag: str | None = None) -> Path:
+    """CLI flag > CUSTODYWATCH_MODEL_DIR > config file > $CUSTODYWATCH_DATA/models."""
+    chosen = flag or os.environ.get("CUSTODYWATCH_MODEL_DIR") or configured
+    return Path(chosen) if chosen else data_dir() / "models"
 
 
-def database_url(explicit: str | None = None) -> str:
-    if explicit:
-        return explicit
-    env = os.environ.get("CUSTODYWATCH_DATABASE_URL")
-    if env:
-        return env
-    return f"sqlite:///{(data_dir() / 'custodywatch.db').resolve()}"
+def database_url(configured: str | None = None, flag: str | None = None) -> str:
+    """CLI flag > CUSTODYWATCH_DATABASE_URL > config file > SQLite in the data directory."""
+    chosen = flag or os.environ.get("CUSTODYWATCH_DATABASE_URL") or configured
+    return chosen or f"sqlite:///{(data_dir() / 'custodywatch.db').resolve()}"
 
 
 def project_root() -> Path:

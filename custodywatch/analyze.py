@@ -1,0 +1,103 @@
+"""`custodywatch analyze`: the live path's classes run over a video file, every frame kept.
+
+The file's own timestamps are the clock (seconds from its first frame), so results are the same
+on any machine at any speed.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from custodywatch.config import Config
+from custodywatch.models.detector import Detector
+from custodywatch.pipeline.source import estimate_frames, read_frames
+from custodywatch.rules.camera import CameraAnalyzer
+from custodywatch.rules.engine import RuleEngine
+from custodywatch.rules.events import AlertEvent
+
+
+@dataclass
+class AlertLine:
+    """One alert level reached, in the `analyze` output format."""
+
+    id: str
+    rule: str
+    camera: str
+    room: str
+    severity: str
+    start_s: float
+    condition_start_s: float
+    end_s: float | None
+
+    def to_json(self) -> str:
+        d: dict[str, Any] = {
+            "rule": self.rule, "camera": self.camera, "room": self.room, "severity": self.severity,
+            "start_s": round(self.start_s, 3), "condition_start_s": round(self.condition_start_s, 3),
+            "end_s": None if self.end_s is None else round(self.end_s, 3), "id": self.id,
+        }
+        return json.dumps(d)
+
+
+def alert_lines(events: list[AlertEvent]) -> list[AlertLine]:
+    lines: list[AlertLine] = []
+    for e in events:
+        if e.kind in ("fired", "escalated"):
+            lines.append(AlertLine(e.alert_id, e.rule.value, e.camera, e.room, e.severity.value, e.at,
+                                   e.condition_started_at, None))
+        else:
+            for line in lines:
+                if line.id == e.alert_id:
+                    line.end_s = e.at
+    return sorted(lines, key=lambda line: (line.start_s, line.rule, line.severity))
+
+
+class ProgressBar:
+    def __init__(self, total: int | None, out: TextIO = sys.stderr, every_s: float = 0.5):
+        self.total, self.out, self.every_s = total, out, every_s
+        self._last = 0.0
+
+    def update(self, done: int, final: bool = False) -> None:
+        now = time.monotonic()
+        if not final and now - self._last < self.every_s:
+            return
+        self._last = now
+        if self.total:
+            frac = min(1.0, done / self.total)
+            bar = "#" * int(frac * 30)
+            self.out.write(f"\ranalyze [{bar:<30}] {frac:4.0%} {done}/{self.total} frames")
+        else:
+            self.out.write(f"\ranalyze {done} frames")
+        if final:
+            self.out.write("\n")
+        self.out.flush()
+
+
+def analyze_file(video: Path, cfg: Config, camera_id: str, detector: Detector,
+                 on_progress: Callable[[int], None] | None = None) -> list[AlertLine]:
+    camera = cfg.camera(camera_id)
+    room = cfg.room(camera.room)
+    analyzer = CameraAnalyzer(camera, room.type, cfg.roles)
+    engine = RuleEngine(cfg, cameras=[camera.id])
+    events: list[AlertEvent] = []
+    last_t = 0.0
+    n = 0
+    for frame in read_frames(camera.id, str(video), camera.fps):
+        detections = detector.detect([frame.image])[0]
+        h, w = frame.image.shape[:2]
+        engine.observe(analyzer.observe(frame.stream_s, detections, (w, h)))
+        events += engine.advance(frame.stream_s)
+        last_t = frame.stream_s
+        n += 1
+        if on_progress:
+            on_progress(n)
+    events += engine.finish(last_t)
+    return alert_lines(events)
+
+
+def progress_for(video: Path, fps: float) -> ProgressBar:
+    return ProgressBar(estimate_frames(str(video), fps))

@@ -1,0 +1,146 @@
+"""The one command line: `custodywatch SUBCOMMAND ...`."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from custodywatch import paths
+from custodywatch.config import Config, ConfigError, load_config, summary
+
+EXIT_USAGE = 2
+
+
+def _fail(message: str) -> int:
+    print(f"custodywatch: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _load(path: str) -> Config | None:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return None
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    cfg = _load(args.file)
+    if cfg is None:
+        return EXIT_USAGE
+    print(f"{args.file}: OK: {summary(cfg)}")
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from custodywatch.analyze import analyze_file, progress_for
+    from custodywatch.models.detector import Detector, ModelNotFoundError
+    from custodywatch.pipeline.source import SourceError, open_container
+
+    video = Path(args.video)
+    if not video.is_file():
+        return _fail(f"{video}: video file not found")
+    cfg = _load(args.config)
+    if cfg is None:
+        return EXIT_USAGE
+    if args.camera not in {c.id for c in cfg.cameras}:
+        known = ", ".join(c.id for c in cfg.cameras)
+        return _fail(f"{args.config}: cameras: unknown camera {args.camera!r} (cameras: {known})")
+    try:
+        open_container(str(video)).close()
+    except SourceError as exc:
+        return _fail(str(exc))
+    try:
+        detector = Detector.from_config(cfg.detector, paths.model_dir(cfg.detector.model_dir, args.model_dir))
+    except ModelNotFoundError as exc:
+        return _fail(str(exc))
+    camera = cfg.camera(args.camera)
+    bar = progress_for(video, camera.fps)
+    done = 0
+
+    def progress(n: int) -> None:
+        nonlocal done
+        done = n
+        bar.update(n)
+
+    try:
+        lines = analyze_file(video, cfg, args.camera, detector, on_progress=progress)
+    except SourceError as exc:
+        bar.update(done, final=True)
+        return _fail(str(exc))
+    bar.update(done, final=True)
+    for line in lines:
+        print(line.to_json())
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from custodywatch.service import run_service
+
+    cfg = _load(args.config)
+    if cfg is None:
+        return EXIT_USAGE
+    return run_service(cfg, host=args.host, port=args.port, model_dir_flag=args.model_dir,
+                       database_url_flag=args.database_url)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from custodywatch.demo import run_demo
+
+    return run_demo(host=args.host, port=args.port, rtsp_port=args.rtsp_port)
+
+
+def cmd_scenes(args: argparse.Namespace) -> int:
+    from custodywatch.scenes.catalog import write_all
+
+    for scene in write_all(Path(args.out_dir)):
+        print(scene.video)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="custodywatch", description="Video analytics for case-handling areas.")
+    p.add_argument("-v", "--verbose", action="store_true", help="log debug detail to stderr")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("check-config", help="validate a cameras.yaml")
+    s.add_argument("file")
+    s.set_defaults(func=cmd_check_config)
+
+    s = sub.add_parser("analyze", help="run the rules over a video file; prints JSON Lines of alerts")
+    s.add_argument("video")
+    s.add_argument("--config", required=True)
+    s.add_argument("--camera", required=True)
+    s.add_argument("--model-dir", help="directory of model files (default: $CUSTODYWATCH_MODEL_DIR)")
+    s.set_defaults(func=cmd_analyze)
+
+    s = sub.add_parser("run", help="run the live service")
+    s.add_argument("--config", required=True)
+    s.add_argument("--host")
+    s.add_argument("--port", type=int)
+    s.add_argument("--model-dir")
+    s.add_argument("--database-url")
+    s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("demo", help="compose sample scenes, serve them over RTSP and run the service")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8080)
+    s.add_argument("--rtsp-port", type=int, default=None)
+    s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("scenes", help="write the composed test scenes (video, config, ground truth)")
+    s.add_argument("out_dir")
+    s.set_defaults(func=cmd_scenes)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

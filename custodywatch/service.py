@@ -1,0 +1,113 @@
+"""`custodywatch run`: the live service as one process tree.
+
+The main process owns everything: it migrates the store, starts the children through the
+supervisor (analytics, detector, readers), serves the API with uvicorn, and on SIGINT/SIGTERM
+stops uvicorn first and then the children in order.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import uvicorn
+
+from custodywatch import paths
+from custodywatch.config import Config
+from custodywatch.pipeline.analytics import AnalyticsService
+from custodywatch.pipeline.detector_service import DetectorService
+from custodywatch.pipeline.health import HealthCollector
+from custodywatch.pipeline.reader import CameraSource, ReaderGroup
+from custodywatch.pipeline.shm import sweep_stale
+from custodywatch.pipeline.supervisor import Supervisor
+
+log = logging.getLogger("custodywatch.service")
+
+CAMERAS_PER_READER = 8
+
+
+def reader_groups(cfg: Config, frames: str, health: str, service_id: str) -> list[ReaderGroup]:
+    sources = [CameraSource(c.id, c.detect_url, c.fps) for c in cfg.cameras]
+    return [
+        ReaderGroup(f"reader-{i // CAMERAS_PER_READER}", sources[i:i + CAMERAS_PER_READER], frames, health, service_id)
+        for i in range(0, len(sources), CAMERAS_PER_READER)
+    ]
+
+
+class _ReadyAnnouncer(threading.Thread):
+    """Prints the ready line once uvicorn listens (with the real port when 0 was asked)."""
+
+    def __init__(self, server: uvicorn.Server, host: str):
+        super().__init__(name="ready", daemon=True)
+        self.server, self.host = server, host
+
+    def run(self) -> None:
+        while not self.server.started:
+            if self.server.should_exit:
+                return
+            threading.Event().wait(0.05)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        print(f"custodywatch ready: http://{self.host}:{port}/", flush=True)
+
+
+def run_service(cfg: Config, host: str | None = None, port: int | None = None,
+                model_dir_flag: str | None = None, database_url_flag: str | None = None) -> int:
+    from custodywatch.api.app import create_app
+    from custodywatch.api.events import EventHub, ZmqEventBridge
+    from custodywatch.models.detector import ModelNotFoundError, resolve_model
+    from custodywatch.store.alerts import AlertStore
+    from custodywatch.store.db import make_engine, migrate
+
+    host = host or cfg.api.host
+    port = cfg.api.port if port is None else port
+    model_dir = paths.model_dir(cfg.detector.model_dir, model_dir_flag)
+    try:
+        resolve_model(cfg.detector.model, model_dir)
+    except ModelNotFoundError as exc:
+        print(f"custodywatch: {exc}", file=sys.stderr)
+        return 2
+    paths.data_dir().mkdir(parents=True, exist_ok=True)
+    db_url = paths.database_url(cfg.store.database_url, database_url_flag)
+    removed = sweep_stale()
+    if removed:
+        log.info("removed %d stale shared-memory segments of a killed run", len(removed))
+    db = make_engine(db_url)
+    migrate(db)
+
+    run_dir = Path(tempfile.mkdtemp(prefix="custodywatch-"))
+    ep = {name: f"ipc://{run_dir / name}" for name in ("frames", "detections", "events", "health")}
+    service_id = str(os.getpid())
+    health = HealthCollector(ep["health"], [c.id for c in cfg.cameras])
+    health.start()
+    components = [
+        AnalyticsService(cfg, db_url, ep["detections"], ep["events"]),
+        DetectorService(cfg.detector, str(model_dir), ep["frames"], ep["detections"], ep["health"]),
+        *reader_groups(cfg, ep["frames"], ep["health"], service_id),
+    ]
+    supervisor = Supervisor(components)
+    store = AlertStore(db, cfg.site.id, cfg.site.box_id)
+    hub = EventHub()
+    bridge = ZmqEventBridge(hub, ep["events"], store)
+    app = create_app(store, hub, health=lambda: _health_report(supervisor, health), bridge=bridge)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
+    supervisor.start()
+    _ReadyAnnouncer(server, host).start()
+    try:
+        server.run()
+    finally:
+        log.info("shutting down")
+        supervisor.stop()
+        health.stop()
+        db.dispose()
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return 0
+
+
+def _health_report(supervisor: Supervisor, health: HealthCollector):  # noqa: ANN202 - API model
+    from custodywatch.api.health_report import build_health_report
+
+    return build_health_report(supervisor.alive(), health.cameras(), health.detector)

@@ -1,0 +1,50 @@
+"""Small typed messages between the service's processes (pickled over pyzmq; pixels stay in shm)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import supervision as sv
+
+from custodywatch.pipeline.shm import FrameHandle
+
+
+@dataclass(frozen=True)
+class FrameReady:
+    camera: str
+    handle: FrameHandle
+    stream_s: float
+    wall: float  # the frame's time on the box's one clock
+    index: int
+    sent_at: float  # wall-clock time the reader handed it off, for the staleness budget
+
+
+@dataclass(frozen=True)
+class FrameDetections:
+    camera: str
+    wall: float
+    index: int
+    size: tuple[int, int]  # (width, height) of the analysed frame
+    detections: sv.Detections
+
+
+@dataclass
+class CameraHealth:
+    camera: str
+    connected: bool = False
+    fps_in: float = 0.0
+    fps_analysed: float = 0.0
+    dropped: int = 0
+    last_frame_at: float | None = None
+    reconnects: int = 0
+    error: str | None = None
+
+
+@dataclass
+class DetectorStats:
+    frames: int = 0
+    batches: int = 0
+    dropped_stale: dict[str, int] = field(default_factory=dict)
+    dropped_overwritten: dict[str, int] = field(default_factory=dict)
+    last_batch_size: int = 0
+    last_inference_ms: float = 0.0
+    providers: list[str] = field(default_factory=list)

@@ -1,0 +1,159 @@
+"""Reader processes: a few cameras each, one thread per camera, frames handed off through shm.
+
+A camera thread reconnects with back-off (0.5 s doubling to 10 s) and a new timestamp mapping per
+connection; the hand-off to the detector is bounded and lossy, so a slow detector costs dropped
+(and counted) frames, never a growing queue.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from multiprocessing.synchronize import Event
+
+import zmq
+
+from custodywatch.config import redact_url
+from custodywatch.pipeline.messages import CameraHealth, FrameReady
+from custodywatch.pipeline.process import Component
+from custodywatch.pipeline.shm import FrameRing, segment_prefix
+from custodywatch.pipeline.source import SourceError, read_frames
+
+log = logging.getLogger("custodywatch.reader")
+
+BACKOFF_START_S = 0.5
+BACKOFF_MAX_S = 10.0
+
+
+@dataclass(frozen=True)
+class CameraSource:
+    id: str
+    url: str
+    fps: float
+
+
+class _RateMeter:
+    def __init__(self) -> None:
+        self.count = 0
+        self._t0 = time.monotonic()
+        self._c0 = 0
+        self.rate = 0.0
+
+    def tick(self) -> None:
+        self.count += 1
+
+    def sample(self) -> float:
+        now = time.monotonic()
+        if now - self._t0 >= 1.0:
+            self.rate = (self.count - self._c0) / (now - self._t0)
+            self._t0, self._c0 = now, self.count
+        return self.rate
+
+
+class CameraThread(threading.Thread):
+    def __init__(self, source: CameraSource, zctx: zmq.Context, frames_endpoint: str, service_id: str,
+                 stop: Event, open_timeout_s: float, read_timeout_s: float):
+        super().__init__(name=f"read-{source.id}", daemon=True)
+        self.source = source
+        self.health = CameraHealth(source.id)
+        self._zctx, self._endpoint, self._service_id = zctx, frames_endpoint, service_id
+        self._stop_event = stop
+        self._timeouts = (open_timeout_s, read_timeout_s)
+        self._decoded = _RateMeter()
+        self._analysed = _RateMeter()
+        self._ring: FrameRing | None = None
+        self._generation = 0
+
+    def snapshot(self) -> CameraHealth:
+        self.health.fps_in = round(self._decoded.sample(), 2)
+        self.health.fps_analysed = round(self._analysed.sample(), 2)
+        return CameraHealth(**vars(self.health))
+
+    def run(self) -> None:
+        sock = self._zctx.socket(zmq.PUSH)
+        sock.setsockopt(zmq.SNDHWM, 4)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.connect(self._endpoint)
+        backoff = BACKOFF_START_S
+        src = self.source
+        try:
+            while not self._stop_event.is_set():
+                try:
+                    for frame in read_frames(src.id, src.url, src.fps, realtime_files=True,
+                                             open_timeout_s=self._timeouts[0], read_timeout_s=self._timeouts[1],
+                                             on_decoded=self._decoded.tick):
+                        if not self.health.connected:
+                            log.info("%s: connected to %s", src.id, redact_url(src.url))
+                        self.health.connected, self.health.error = True, None
+                        backoff = BACKOFF_START_S
+                        self.health.last_frame_at = frame.wall
+                        self._hand_off(sock, frame.image, frame.stream_s, frame.wall, frame.index)
+                        if self._stop_event.is_set():
+                            break
+                except SourceError as exc:
+                    self.health.error = str(exc)
+                    log.warning("%s: %s", src.id, exc)
+                if self._stop_event.is_set():
+                    break
+                self.health.connected = False
+                self.health.reconnects += 1
+                self._stop_event.wait(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX_S)
+        finally:
+            sock.close()
+            if self._ring is not None:
+                self._ring.close()
+
+    def _hand_off(self, sock: zmq.Socket, image, stream_s: float, wall: float, index: int) -> None:
+        h, w = image.shape[:2]
+        if self._ring is None or (self._ring.height, self._ring.width) != (h, w):
+            if self._ring is not None:
+                self._ring.close()
+            self._generation += 1
+            name = f"{segment_prefix(self._service_id)}{self.source.id}-{self._generation}"
+            self._ring = FrameRing(name, h, w)
+        handle = self._ring.write(image)
+        msg = FrameReady(self.source.id, handle, stream_s, wall, index, time.time())
+        try:
+            sock.send_pyobj(msg, flags=zmq.NOBLOCK)
+            self._analysed.tick()
+        except zmq.Again:
+            self.health.dropped += 1
+
+
+@dataclass
+class ReaderGroup(Component):
+    """One reader process: several cameras, one thread each."""
+
+    name: str
+    cameras: list[CameraSource]
+    frames_endpoint: str
+    health_endpoint: str
+    service_id: str
+    open_timeout_s: float = 10.0
+    read_timeout_s: float = 5.0
+
+    def run(self, stop: Event) -> None:
+        zctx = zmq.Context()
+        threads = [CameraThread(cam, zctx, self.frames_endpoint, self.service_id, stop,
+                                self.open_timeout_s, self.read_timeout_s) for cam in self.cameras]
+        for t in threads:
+            t.start()
+        health = zctx.socket(zmq.PUSH)
+        health.setsockopt(zmq.SNDHWM, 16)
+        health.setsockopt(zmq.LINGER, 0)
+        health.connect(self.health_endpoint)
+        try:
+            while not stop.wait(1.0):
+                for t in threads:
+                    try:
+                        health.send_pyobj(t.snapshot(), flags=zmq.NOBLOCK)
+                    except zmq.Again:
+                        pass
+        finally:
+            for t in threads:
+                t.join(timeout=self.read_timeout_s + 2)
+            health.close()
+            # A thread stuck in a stalled read still holds its socket: do not wait for it.
+            zctx.destroy(linger=0)

@@ -1,0 +1,139 @@
+"""Reading a camera (RTSP URL) or a video file with PyAV, sampled at the analysis rate.
+
+Every frame carries two times: `stream_s`, seconds since the source's first frame on the stream's
+own timestamps (the clock of `analyze`), and `wall`, the stream time mapped to wall-clock time for
+this connection (the clock of the live service). Only the sampled frames are converted to arrays.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import av.error
+import numpy as np
+
+from custodywatch.config import redact_url
+
+
+class SourceError(Exception):
+    """A source that cannot be read: the message names it (credentials hidden) and why."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    camera: str
+    image: np.ndarray  # BGR uint8, HxWx3
+    stream_s: float
+    wall: float
+    index: int  # analysed frames since the source opened
+
+
+def is_stream_url(url: str) -> bool:
+    return "://" in url and not url.startswith("file://")
+
+
+class FrameSampler:
+    """Keeps frames at a target rate on their own timestamps (no drift, no burst after a gap)."""
+
+    def __init__(self, fps: float):
+        self.period = 1.0 / fps
+        self._next: float | None = None
+
+    def take(self, t: float) -> bool:
+        if self._next is not None and t < self._next - 1e-6:
+            return False
+        # Small tolerance: a 15 fps stream sampled at 2 fps should not slip a frame every period.
+        self._next = (t if self._next is None or t - self._next > self.period else self._next) + self.period
+        return True
+
+
+def open_container(url: str, open_timeout_s: float = 10.0, read_timeout_s: float = 5.0) -> av.container.InputContainer:
+    name = redact_url(url)
+    if is_stream_url(url):
+        options = {"rtsp_transport": "tcp"} if url.startswith("rtsp") else {}
+        try:
+            return av.open(url, options=options, timeout=(open_timeout_s, read_timeout_s))
+        except (av.error.FFmpegError, OSError) as exc:
+            raise SourceError(f"{name}: cannot open stream: {exc}") from None
+    path = Path(url.removeprefix("file://"))
+    if not path.exists():
+        raise SourceError(f"{path}: file not found")
+    if not path.is_file():
+        raise SourceError(f"{path}: not a file")
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, OSError, UnicodeDecodeError):
+        raise SourceError(f"{path}: not a video file (no readable container)") from None
+    if not container.streams.video:
+        container.close()
+        raise SourceError(f"{path}: not a video file (no video stream)")
+    return container
+
+
+def read_frames(camera: str, url: str, fps: float, *, realtime_files: bool = False,
+                open_timeout_s: float = 10.0, read_timeout_s: float = 5.0,
+                on_decoded: Callable[[], None] | None = None) -> Iterator[Frame]:
+    """Frames from one connection to `url`, sampled at `fps`, until it ends or fails.
+
+    Raises SourceError when it cannot be opened, or when a file turns out to hold no decodable
+    video. A live stream that ends (server gone) simply stops the iterator: the caller reconnects.
+    """
+    container = open_container(url, open_timeout_s, read_timeout_s)
+    try:
+        stream = container.streams.video[0]
+        stream.thread_type = "SLICE"  # frame threading adds latency and CPU for small streams
+        tb = float(stream.time_base) if stream.time_base else 1 / 90000
+        sampler = FrameSampler(fps)
+        first_pts: float | None = None
+        anchor_wall = 0.0
+        anchor_mono = time.monotonic()
+        index = 0
+        decoded_any = False
+        try:
+            for frame in container.decode(stream):
+                decoded_any = True
+                if on_decoded is not None:
+                    on_decoded()
+                pts = frame.pts if frame.pts is not None else frame.dts
+                if pts is None:
+                    continue
+                t_stream = pts * tb
+                if first_pts is None:
+                    first_pts = t_stream
+                    anchor_wall = time.time()
+                    anchor_mono = time.monotonic()
+                rel = t_stream - first_pts
+                if realtime_files:
+                    delay = anchor_mono + rel - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                if not sampler.take(rel):
+                    continue
+                image = frame.to_ndarray(format="bgr24")
+                yield Frame(camera, image, rel, anchor_wall + rel, index)
+                index += 1
+        except av.error.InvalidDataError as exc:
+            if not decoded_any and not is_stream_url(url):
+                raise SourceError(f"{url}: not a video file ({exc})") from None
+            raise SourceError(f"{redact_url(url)}: corrupt data after {index} frames: {exc}") from None
+        except (av.error.FFmpegError, OSError) as exc:
+            if not is_stream_url(url):
+                raise SourceError(f"{url}: read error: {exc}") from None
+        if not decoded_any and not is_stream_url(url):
+            raise SourceError(f"{url}: not a video file (no decodable frames)")
+    finally:
+        container.close()
+
+
+def estimate_frames(url: str, fps: float) -> int | None:
+    """How many frames `read_frames` will yield for a file, for a progress bar."""
+    try:
+        with av.open(url) as c:
+            s = c.streams.video[0]
+            duration = float(s.duration * s.time_base) if s.duration else (c.duration or 0) / 1e6
+    except Exception:  # noqa: BLE001 - only a progress estimate
+        return None
+    return int(duration * fps) + 1 if duration > 0 else None
