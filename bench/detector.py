@@ -18,10 +18,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import onnxruntime as ort
-from custodywatch.models.detector import Detector
-from custodywatch.models.providers import PROVIDER_NAMES
 
 from custodywatch import paths
+from custodywatch.models.detector import Detector
+from custodywatch.models.providers import PROVIDER_NAMES
 
 BATCHES = (1, 4, 8)
 SIZES = ((320, 192), (416, 256), (416, 416), (640, 384))

@@ -31,6 +31,8 @@ class ModelBackend(ABC):
     scale: ClassVar[float]
 
     def __init__(self, input_size: tuple[int, int], classes: Sequence[int] | None) -> None:
+        if classes is not None and len(classes) == 0:
+            raise ValueError("classes must name at least one class, or be None for all")
         self.input_size = input_size
         self.classes = None if classes is None else np.asarray(classes, np.intp)
         self._letterbox = Letterbox(input_size, centred=self.centred)

@@ -44,7 +44,7 @@ class Letterbox:
         batch.fill(PAD_VALUE)
         sizes = np.array([(img.shape[1], img.shape[0]) for img in images], np.float32)
         ratio = np.minimum(self.width / sizes[:, 0], self.height / sizes[:, 1])
-        scaled = np.round(sizes * ratio[:, None]).astype(np.int32)
+        scaled = np.maximum(np.round(sizes * ratio[:, None]), 1).astype(np.int32)
         pad = ((np.array([self.width, self.height]) - scaled) // 2 if self.centred
                else np.zeros_like(scaled))
         for img, dst, (w, h), (x, y) in zip(images, batch, scaled, pad, strict=True):

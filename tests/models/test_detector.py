@@ -10,11 +10,11 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import supervision as sv
+
+from custodywatch.config import DetectorConfig
 from custodywatch.models.backends import recognise_family
 from custodywatch.models.detector import Detector, ModelNotFoundError, resolve_model
 from custodywatch.models.providers import ProviderUnavailableError, select_providers
-
-from custodywatch.config import DetectorConfig
 from custodywatch.paths import shared_dir
 
 MODELS = shared_dir() / "models"
@@ -164,6 +164,12 @@ def test_empty_list_and_bad_images() -> None:
     assert detector.detect([]) == []
     with pytest.raises(ValueError, match="image 1 must be"):
         detector.detect([np.zeros((10, 10, 3), np.uint8), np.zeros((10, 10), np.uint8)])
+
+
+def test_class_the_model_lacks() -> None:
+    detector = Detector(model(YOLOX), providers=["cpu"], classes=[90])
+    with pytest.raises(ValueError, match="not all in this 80-class model"):
+        detector.warmup()
 
 
 @pytest.mark.parametrize("size", [(416, 250), (0, 256)])

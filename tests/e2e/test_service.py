@@ -1,0 +1,110 @@
+"""End to end: a real RTSP server serving a composed scene, `custodywatch run` against it."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from custodywatch.rtsp_server import RtspLoopServer
+
+READY_TIMEOUT_S = 60
+ALERT_TIMEOUT_S = 150
+
+
+def descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = set(), [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            if c not in out:
+                out.add(c)
+                todo.append(c)
+    return out
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def wait_ready(proc: subprocess.Popen[str]) -> str:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            if proc.poll() is not None:
+                pytest.fail(f"service exited {proc.returncode} before ready")
+            continue
+        if line.startswith("custodywatch ready: "):
+            return line.split(": ", 1)[1].strip()
+    pytest.fail("no ready line")
+
+
+@pytest.fixture
+def served_scene(scene, tmp_path):
+    s = scene("interrogation_officer_leaves")
+    cfg = yaml.safe_load(s.config.read_text())
+    cam = cfg["cameras"][0]["id"]
+    with RtspLoopServer({cam: s.video}) as server:
+        cfg["cameras"][0]["detect_url"] = server.url(cam)
+        path = tmp_path / "cameras.yaml"
+        path.write_text(yaml.safe_dump(cfg))
+        yield path, cam
+
+
+def test_run_raises_the_alert_and_stops_cleanly(served_scene, tmp_path):
+    config, cam = served_scene
+    env = dict(os.environ, CUSTODYWATCH_DATA=str(tmp_path / "data"))
+    proc = subprocess.Popen([sys.executable, "-m", "custodywatch.cli", "run", "--config", str(config), "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=open(tmp_path / "service.log", "w"), text=True, env=env)
+    try:
+        base = wait_ready(proc)
+        children = descendants(proc.pid)
+        assert len(children) >= 3, "analytics, detector and a reader run as child processes"
+        page = httpx.get(base, timeout=10)
+        assert page.status_code == 200 and "<html" in page.text.lower()
+        deadline = time.monotonic() + ALERT_TIMEOUT_S
+        alerts: list[dict] = []
+        while time.monotonic() < deadline and not alerts:
+            time.sleep(2)
+            body = httpx.get(base + "api/alerts", timeout=10).json()
+            items = body["items"] if isinstance(body, dict) else body
+            alerts = [a for a in items if a["rule"] == "single_officer"]
+        assert alerts, f"no single_officer alert within {ALERT_TIMEOUT_S} s:\n" + (tmp_path / "service.log").read_text()[-3000:]
+        assert alerts[0]["camera"] == cam and alerts[0]["severity"] == "alarm"
+        health = httpx.get(base + "healthz", timeout=10)
+        assert health.status_code == 200, health.text
+        assert json.loads(health.text)["cameras"][cam]["connected"] is True
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            code = proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            pytest.fail("service did not stop within 10 s of SIGTERM")
+    assert code == 0, (tmp_path / "service.log").read_text()[-3000:]
+    time.sleep(0.5)
+    left = [pid for pid in children if alive(pid)]
+    assert left == [], f"processes left behind: {left}"
+    assert not [n for n in os.listdir("/dev/shm") if n.startswith(f"cw-{proc.pid}-")], "shared memory left behind"
