@@ -1,7 +1,6 @@
 """The API application factory (what `run` serves and what tests call)."""
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 
@@ -39,15 +38,11 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        relay = asyncio.create_task(bridge.run()) if bridge is not None else None
-        try:
+        async with contextlib.AsyncExitStack() as stack:
+            stack.callback(events.close)
+            if bridge is not None:
+                await stack.enter_async_context(bridge.running())
             yield
-        finally:
-            events.close()
-            if relay is not None:
-                relay.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await relay
 
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.services = Services(

@@ -9,11 +9,12 @@ which tells it to reload the alert list.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -46,7 +47,9 @@ class Subscription:
     replay buffer behind is ended rather than left to grow: it reconnects and resumes.
     """
 
-    def __init__(self, first: Iterable[HubEvent], backlog_limit: int, on_close: Callable[[Subscription], None]):
+    def __init__(
+        self, first: Iterable[HubEvent], backlog_limit: int, on_close: Callable[[Subscription], None]
+    ):
         self._pending = deque(first)
         self._backlog_limit = backlog_limit
         self._on_close = on_close
@@ -92,10 +95,11 @@ class EventHub:
     """Fan-out of published events to every subscriber. Call it from the event loop's thread."""
 
     def __init__(self, replay_size: int = 1000, *, first_seq: int | None = None):
-        # By default numbering starts at the boot time in milliseconds, so every id of this run is
-        # above any id of an earlier run: a client's Last-Event-ID from before a restart then reads
-        # as unresumable (reset) instead of as a position in this run's stream.
-        self._next_seq = time.time_ns() // 1_000_000 if first_seq is None else first_seq
+        # By default numbering starts at the boot time in microseconds, so every id of this run is
+        # above any id of an earlier run (unless that one averaged a million events a second): a
+        # client's Last-Event-ID from before a restart then reads as unresumable (reset) instead of
+        # as a position in this run's stream. Such ids stay exact in a JavaScript number.
+        self._next_seq = time.time_ns() // 1000 if first_seq is None else first_seq
         self._replay: deque[HubEvent] = deque(maxlen=replay_size)
         self._replay_size = replay_size
         self._subscriptions: set[Subscription] = set()
@@ -166,18 +170,33 @@ class ZmqEventBridge:
         self._endpoint = endpoint
         self._on_health = on_health
 
-    async def run(self) -> None:
-        """Relay until cancelled."""
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Relay while inside. Binding happens on entry, so an unusable endpoint fails the start."""
         context = zmq.asyncio.Context()
         socket = context.socket(zmq.SUB)
         try:
             socket.setsockopt(zmq.SUBSCRIBE, b"")
             socket.bind(self._endpoint)
-            while True:
-                await self._handle(await socket.recv())
+            relay = asyncio.create_task(self._relay(socket))
+            try:
+                yield
+            finally:
+                relay.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await relay
         finally:
             socket.close(linger=0)
             context.term()
+
+    async def _relay(self, socket: zmq.asyncio.Socket) -> None:
+        while True:
+            frame = await socket.recv()
+            try:
+                await self._handle(frame)
+            except Exception:
+                # One bad message or a database hiccup must not stop the live feed.
+                log.exception("could not relay a message from the analytics process")
 
     async def _handle(self, frame: bytes) -> None:
         try:

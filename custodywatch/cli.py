@@ -94,7 +94,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_scenes(args: argparse.Namespace) -> int:
     from custodywatch.scenes.catalog import write_all
 
-    for scene in write_all(Path(args.out_dir)):
+    for scene in write_all(Path(args.out_dir)).values():
         print(scene.video)
     return 0
 
@@ -139,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     return int(args.func(args))
 
 

@@ -6,17 +6,23 @@ stops uvicorn first and then the children in order.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import uvicorn
 
 from custodywatch import paths
+from custodywatch.api.schemas import CameraHealth as CameraHealthView
+from custodywatch.api.schemas import HealthReport
 from custodywatch.config import Config
 from custodywatch.pipeline.analytics import AnalyticsService
 from custodywatch.pipeline.detector_service import DetectorService
@@ -36,6 +42,15 @@ def reader_groups(cfg: Config, frames: str, health: str, service_id: str) -> lis
         ReaderGroup(f"reader-{i // CAMERAS_PER_READER}", sources[i:i + CAMERAS_PER_READER], frames, health, service_id)
         for i in range(0, len(sources), CAMERAS_PER_READER)
     ]
+
+
+class _Server(uvicorn.Server):
+    """uvicorn that leaves signals to us: it would re-raise SIGTERM after shutdown and kill the
+    process before the children are stopped."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 class _ReadyAnnouncer(threading.Thread):
@@ -91,9 +106,15 @@ def run_service(cfg: Config, host: str | None = None, port: int | None = None,
     supervisor = Supervisor(components)
     store = AlertStore(db, cfg.site.id, cfg.site.box_id)
     hub = EventHub()
-    bridge = ZmqEventBridge(hub, ep["events"], store)
+    bridge = ZmqEventBridge(hub, store, ep["events"])
     app = create_app(store, hub, health=lambda: _health_report(supervisor, health), bridge=bridge)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
+    server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
+
+    def request_stop(signum: int, _frame: object) -> None:
+        log.info("received %s", signal.Signals(signum).name)
+        server.should_exit = True
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     supervisor.start()
     _ReadyAnnouncer(server, host).start()
     try:
@@ -104,10 +125,18 @@ def run_service(cfg: Config, host: str | None = None, port: int | None = None,
         health.stop()
         db.dispose()
         shutil.rmtree(run_dir, ignore_errors=True)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0
 
 
-def _health_report(supervisor: Supervisor, health: HealthCollector):  # noqa: ANN202 - API model
-    from custodywatch.api.health_report import build_health_report
-
-    return build_health_report(supervisor.alive(), health.cameras(), health.detector)
+def _health_report(supervisor: Supervisor, health: HealthCollector) -> HealthReport:
+    cameras = {
+        cam: CameraHealthView(
+            connected=h.connected, fps_in=h.fps_in, fps_analysed=h.fps_analysed, dropped=h.dropped,
+            last_frame_at=None if h.last_frame_at is None else datetime.fromtimestamp(h.last_frame_at, UTC),
+            reconnects=h.reconnects,
+        )
+        for cam, h in health.cameras().items()
+    }
+    return HealthReport(processes={"api": True, **supervisor.alive()}, cameras=cameras)

@@ -39,7 +39,7 @@ class AnalyticsService(Component):
         pull.bind(self.detections_endpoint)
         pub = zctx.socket(zmq.PUB)
         pub.setsockopt(zmq.LINGER, 500)
-        pub.bind(self.events_endpoint)
+        pub.connect(self.events_endpoint)  # the API binds: either side may restart
         try:
             while not stop.is_set():
                 if pull.poll(200):

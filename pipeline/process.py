@@ -31,6 +31,7 @@ def _child_main(component: Component, stop: Event, log_level: int) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     logging.basicConfig(level=log_level, stream=sys.stderr,
                         format=f"%(asctime)s %(levelname)s {component.name}: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         component.run(stop)
     except Exception:

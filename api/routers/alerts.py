@@ -1,7 +1,7 @@
 """Alerts: list, read, acknowledge, resolve. Changes are announced on the live feed."""
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
@@ -13,8 +13,9 @@ from custodywatch.store.views import AlertChange, AlertPage, AlertView
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
 
-NOT_FOUND = {404: {"model": ErrorBody, "description": "No such alert."}}
-CONFLICT = {409: {"model": ErrorBody, "description": "The alert's state does not allow this."}}
+Responses = dict[int | str, dict[str, Any]]
+NOT_FOUND: Responses = {404: {"model": ErrorBody, "description": "No such alert."}}
+CONFLICT: Responses = {409: {"model": ErrorBody, "description": "The alert's state does not allow this."}}
 
 
 @router.get("", response_model=AlertPage)

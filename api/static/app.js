@@ -194,6 +194,13 @@ function badge(text, className) {
   return span;
 }
 
+function note(text) {
+  const small = document.createElement("small");
+  small.className = "note";
+  small.textContent = text;
+  return small;
+}
+
 function button(label, onClick, className) {
   const b = document.createElement("button");
   b.type = "button";
@@ -211,14 +218,17 @@ function row(alert) {
 
   const time = cell(localTime(alert.fired_at_epoch), "time");
   time.title = alert.fired_at;
-  tr.append(time, cell(alert.room), cell(alert.camera), cell(t(`rule.${alert.rule}`)));
-  tr.lastChild.title = alert.detail;
+  const rule = cell(t(`rule.${alert.rule}`));
+  if (alert.detail) rule.append(note(alert.detail));
+  tr.append(time, cell(alert.room), cell(alert.camera), rule);
 
   const severity = cell("");
   severity.append(badge(t(`severity.${alert.severity}`), `sev-${alert.severity}`));
   const state = cell("");
   state.append(badge(t(`state.${alert.state}`), `state-${alert.state}`));
-  if (alert.false_positive) state.append(" ", t("falsePositive"));
+  const by = alert.resolved_by || alert.acknowledged_by;
+  if (by) state.append(note(by));
+  if (alert.false_positive) state.append(note(t("falsePositive")));
   if (alert.comment) state.title = alert.comment;
   const condition = alert.active
     ? cell(t("condition.active"), "condition active")

@@ -5,15 +5,26 @@ y 0.92) in their zone, and leaving means walking back across the zone's far edge
 0.74) and then sideways out of view, so the moment a person leaves a zone is a crossing in full
 view rather than a box shrinking at the frame edge. Rule thresholds are shortened per room so
 each alert fires within a minute or so of footage.
+
+`write_scene(NAME, OUT_DIR)` writes, in OUT_DIR:
+- `NAME.mp4` — H.264, no B-frames, keyframe every 2 s, 640x360 at 10 fps;
+- `NAME.yaml` — a valid config whose one camera's `detect_url` is the absolute path of NAME.mp4;
+- `NAME.truth.jsonl` — the alerts `custodywatch analyze NAME.mp4 --config NAME.yaml --camera ID`
+  must print, one JSON object per alert level in the `analyze` format without `id` (empty: none).
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from custodywatch.scenes.compose import Actor, Keyframe, Timeline
-from custodywatch.scenes.cutouts import Cutout
+import yaml
+
+from custodywatch.scenes.compose import Actor, Keyframe, Renderer, Timeline
+from custodywatch.scenes.cutouts import Cutout, empty_room_path, load_cutouts, read_image
+from custodywatch.scenes.encode import encode_h264
 from custodywatch.scenes.truth import (
     Polygon,
     TruthAlert,
@@ -85,7 +96,8 @@ class Scene:
                 "room": self.room_id,
                 "detect_url": detect_url,
                 "fps": self.analysis_fps,
-                "zones": {zone.value: [list(point) for point in polygon] for zone, polygon in self.zones.items()},
+                "zones": {zone.value: [list(point) for point in polygon]
+                          for zone, polygon in self.zones.items()},
             }],
         }
 
@@ -136,7 +148,8 @@ def _interrogation(name: str, summary: str, actors: tuple[Actor, ...], duration_
     (start, end or None) of each spell with exactly one officer."""
     timeline = Timeline(actors, duration_s)
     times = analysed_times(timeline, ANALYSIS_FPS)
-    rules = {RuleId.SINGLE_OFFICER: {"after_s": single_officer_after_s, "clear_s": 10.0}, **NO_CUSTODY_RECORDS}
+    rules = {RuleId.SINGLE_OFFICER: {"after_s": single_officer_after_s, "clear_s": 10.0},
+             **NO_CUSTODY_RECORDS}
     room_id, camera_id = "interrogation-1", "cam-i1"
     return Scene(
         name=name,
@@ -148,7 +161,8 @@ def _interrogation(name: str, summary: str, actors: tuple[Actor, ...], duration_
         camera_id=camera_id,
         zones={Zone.OFFICER_AREA: OFFICER_AREA, Zone.DETAINEE_SEAT: DETAINEE_SEAT},
         truth=tuple(
-            _alert(RuleId.SINGLE_OFFICER, Severity.ALARM, rules, "after_s", start, end, times, room_id, camera_id)
+            _alert(RuleId.SINGLE_OFFICER, Severity.ALARM, rules, "after_s", start, end, times,
+                   room_id, camera_id)
             for start, end in alone_spells(times)
         ),
     )
@@ -168,7 +182,9 @@ def interrogation_officer_leaves(cutouts: Mapping[str, Cutout]) -> Scene:
         ),
         duration_s=75.0,
         single_officer_after_s=20.0,
-        alone_spells=lambda times: [(last_in_zone_before_leaving(leaver, OFFICER_AREA, times, leave_at), None)],
+        alone_spells=lambda times: [
+            (last_in_zone_before_leaving(leaver, OFFICER_AREA, times, leave_at), None),
+        ],
     )
 
 
@@ -176,8 +192,9 @@ def interrogation_both_stay(cutouts: Mapping[str, Cutout]) -> Scene:
     window_x, window_y = OFFICER_SPOT_WINDOW
     table_x, table_y = OFFICER_SPOT_TABLE
     # Both officers shift their weight and step a little, always inside the officer area.
+    stepped_x, stepped_y = window_x + 0.06, window_y - 0.03
     stepping = [Keyframe(0.0, window_x, window_y), Keyframe(30.0, window_x, window_y),
-                Keyframe(32.0, window_x + 0.06, window_y - 0.03), Keyframe(50.0, window_x + 0.06, window_y - 0.03),
+                Keyframe(32.0, stepped_x, stepped_y), Keyframe(50.0, stepped_x, stepped_y),
                 Keyframe(52.0, window_x, window_y)]
     shifting = [Keyframe(0.0, table_x, table_y), Keyframe(40.0, table_x, table_y),
                 Keyframe(41.5, table_x + 0.03, table_y + 0.02)]
@@ -261,3 +278,50 @@ def build_scene(name: str, cutouts: Mapping[str, Cutout]) -> Scene:
     except KeyError:
         raise KeyError(f"unknown scene {name!r} (scenes: {', '.join(SCENES)})") from None
     return builder(cutouts)
+
+
+# ---- writing scenes to disk ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScenePaths:
+    video: Path
+    config: Path
+    truth: Path
+
+
+def default_cutout_cache(out_dir: Path) -> Path:
+    return out_dir / "cutouts"
+
+
+def write_scene(name: str, out_dir: Path, cutout_cache: Path | None = None) -> ScenePaths:
+    """Render, encode and describe one scene; cut-outs are cached in `cutout_cache`
+    (default OUT_DIR/cutouts)."""
+    out_dir = Path(out_dir).resolve()
+    cutouts = load_cutouts(cutout_cache or default_cutout_cache(out_dir))
+    return _write(build_scene(name, cutouts), out_dir)
+
+
+def write_all(out_dir: Path, cutout_cache: Path | None = None) -> dict[str, ScenePaths]:
+    out_dir = Path(out_dir).resolve()
+    cutouts: dict[str, Cutout] = load_cutouts(cutout_cache or default_cutout_cache(out_dir))
+    return {name: _write(build_scene(name, cutouts), out_dir) for name in SCENES}
+
+
+def _write(scene: Scene, out_dir: Path) -> ScenePaths:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = ScenePaths(
+        video=out_dir / f"{scene.name}.mp4",
+        config=out_dir / f"{scene.name}.yaml",
+        truth=out_dir / f"{scene.name}.truth.jsonl",
+    )
+    renderer = Renderer(scene.timeline, read_image(empty_room_path()))
+    encode_h264(renderer.frames(), paths.video, scene.timeline.fps)
+    header = (f"# Scene {scene.name}: {scene.summary}\n"
+              f"# Generated by custodywatch.scenes; expected alerts: {paths.truth.name}\n")
+    paths.config.write_text(header + yaml.safe_dump(scene.config(str(paths.video)), sort_keys=False,
+                                                               default_flow_style=None),
+                            encoding="utf-8")
+    paths.truth.write_text("".join(json.dumps(alert.to_dict()) + "\n" for alert in scene.truth),
+                           encoding="utf-8")
+    return paths

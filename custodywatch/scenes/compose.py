@@ -7,6 +7,7 @@ function of the frame index: the same timeline always gives the same frames.
 from __future__ import annotations
 
 import math
+import random
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,11 @@ SWAY_Y = ((0.0012, 0.23), (0.0006, 1.1))
 # Sensor noise: uniform in [-SENSOR_NOISE, SENSOR_NOISE] grey levels (sigma about 2), so no two
 # frames are identical and a frozen-picture check never sees a still scene as a dead camera.
 SENSOR_NOISE = 3
+
+
+def _sway(t: float, terms: tuple[tuple[float, float], ...], phases: tuple[float, ...]) -> float:
+    return sum(amplitude * math.sin(2 * math.pi * hz * t + phase)
+               for (amplitude, hz), phase in zip(terms, phases, strict=True))
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,7 @@ class Actor:
     seed: int = 0
     _frames: tuple[Keyframe, ...] = field(init=False, repr=False, compare=False)
     _times: tuple[float, ...] = field(init=False, repr=False, compare=False)
+    _sway_phases: tuple[float, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         frames = tuple(k if isinstance(k, Keyframe) else Keyframe(*k) for k in self.keyframes)
@@ -68,6 +75,9 @@ class Actor:
             raise ValueError(f"actor {self.cutout.name!r}: keyframe times must not decrease: {times}")
         object.__setattr__(self, "_frames", frames)
         object.__setattr__(self, "_times", times)
+        phases = random.Random(self.seed)
+        object.__setattr__(self, "_sway_phases",
+                           tuple(phases.uniform(0, 2 * math.pi) for _ in SWAY_X + SWAY_Y))
 
     def is_visible(self, t: float) -> bool:
         return self._frames[max(0, bisect_right(self._times, t) - 1)].visible
@@ -76,8 +86,8 @@ class Actor:
         """The anchor at time `t`, sway included: exactly where the frame shows the feet."""
         x, y = self._scripted_at(t)
         if self.awake:
-            x += self._sway(t, SWAY_X, 0)
-            y += self._sway(t, SWAY_Y, 1)
+            x += _sway(t, SWAY_X, self._sway_phases[:len(SWAY_X)])
+            y += _sway(t, SWAY_Y, self._sway_phases[len(SWAY_X):])
         return x, y
 
     def _scripted_at(self, t: float) -> tuple[float, float]:
@@ -91,12 +101,6 @@ class Actor:
         share = (t - a.t) / (b.t - a.t) if b.t > a.t else 1.0
         return a.x + share * (b.x - a.x), a.y + share * (b.y - a.y)
 
-    def _sway(self, t: float, terms: tuple[tuple[float, float], ...], axis: int) -> float:
-        total = 0.0
-        for n, (amplitude, hz) in enumerate(terms):
-            phase = ((self.seed * 7919 + axis * 104729 + n * 1299709) % 6283) / 1000.0
-            total += amplitude * math.sin(2 * math.pi * hz * t + phase)
-        return total
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,14 @@ class Timeline:
         """The actor's drawn height (share of frame height) with their feet at `y`."""
         return actor.height * (y - self.horizon_y) / (1.0 - self.horizon_y)
 
+    def box_at(self, actor: Actor, t: float) -> tuple[float, float, float, float]:
+        """Where the actor is drawn at `t` (x0, y0, x1, y1 in shares of the frame): the box a
+        perfect detector would report, since cut-outs are cropped to the person."""
+        x, y = actor.anchor_at(t)
+        height = self.height_at(actor, y)
+        half_width = height * self.size[1] * actor.cutout.aspect / self.size[0] / 2
+        return x - half_width, y - height, x + half_width, y
+
 
 @dataclass(frozen=True)
 class _Sprite:
@@ -145,7 +157,8 @@ class Renderer:
     def frame(self, index: int) -> np.ndarray:
         t = self.timeline.frame_time(index)
         frame = self.background.copy()
-        placed = [(*actor.anchor_at(t), n) for n, actor in enumerate(self.timeline.actors) if actor.is_visible(t)]
+        actors = self.timeline.actors
+        placed = [(*actor.anchor_at(t), n) for n, actor in enumerate(actors) if actor.is_visible(t)]
         # Far people (feet higher up) first, so nearer ones cover them.
         for x, y, n in sorted(placed, key=lambda p: p[1]):
             self._paste(frame, self._sprite(n, y), x, y)

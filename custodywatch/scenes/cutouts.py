@@ -90,7 +90,8 @@ def read_frame_at(video: Path, time_s: float) -> np.ndarray:
     """The first frame at or after `time_s`, as BGR."""
     with av.open(str(video)) as container:
         stream = container.streams.video[0]
-        assert stream.time_base is not None
+        if stream.time_base is None:
+            raise ValueError(f"{video} has no time base: cannot seek to {time_s} s")
         container.seek(int(time_s / stream.time_base), stream=stream)
         for frame in container.decode(stream):
             if frame.time is not None and frame.time >= time_s - 1e-6:
@@ -111,7 +112,7 @@ def person_mask(frame: np.ndarray, empty_room: np.ndarray) -> np.ndarray:
     person = (labels == largest).astype(np.uint8) * 255
     contours, hierarchy = cv2.findContours(person, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     area = float(stats[largest, cv2.CC_STAT_AREA])
-    for contour, (_, _, _, parent) in zip(contours, hierarchy[0]):
+    for contour, (_, _, _, parent) in zip(contours, hierarchy[0], strict=True):
         if parent >= 0 and cv2.contourArea(contour) < MAX_FILLED_HOLE_SHARE * area:
             cv2.drawContours(person, [contour], -1, 255, cv2.FILLED)
     return person

@@ -102,7 +102,9 @@ class AlertStore:
         with self._writes.begin() as session:
             alert = _require(session, alert_id)
             if alert.state != AlertState.NEW:
-                raise InvalidTransition(f"alert {alert_id!r} is {alert.state}; only a new alert can be acknowledged")
+                raise InvalidTransition(
+                    f"alert {alert_id!r} is {alert.state}; only a new alert can be acknowledged"
+                )
             now = self._clock()
             alert.state = AlertState.ACKNOWLEDGED.value
             alert.acknowledged_by = by
@@ -111,7 +113,9 @@ class AlertStore:
             alert.history.append(_entry(AlertChange.ACKNOWLEDGED, now, alert.severity, actor=by))
             return AlertView.model_validate(alert)
 
-    def resolve(self, alert_id: str, by: str, comment: str = "", *, false_positive: bool = False) -> AlertView:
+    def resolve(
+        self, alert_id: str, by: str, comment: str = "", *, false_positive: bool = False
+    ) -> AlertView:
         """Close the workflow. While the condition still holds, the operator must say why."""
         comment = comment.strip()
         with self._writes.begin() as session:
@@ -145,7 +149,8 @@ class AlertStore:
         )
         with self._reads() as session:
             return [
-                AlertCount(rule=rule, severity=severity, state=state, active=active, count=count)
+                AlertCount(rule=RuleId(rule), severity=Severity(severity), state=AlertState(state),
+                           active=active, count=count)
                 for rule, severity, state, active, count in session.execute(query)
             ]
 
