@@ -40,6 +40,17 @@ def demo_config(scene_configs: list[tuple[dict[str, Any], str, str, str]], port:
     }
 
 
+def _demo_model_dir(model: str) -> str | None:
+    """The demo's models: the configured directory if it has the model, else the test material's."""
+    if (paths.model_dir() / model).is_file():
+        return None
+    fallback = paths.shared_dir() / "models"
+    if (fallback / model).is_file():
+        log.info("using model files from %s", fallback)
+        return str(fallback)
+    return None
+
+
 def run_demo(host: str = "127.0.0.1", port: int = 8080, rtsp_port: int | None = None) -> int:
     from custodywatch.rtsp_server import RtspLoopServer, RtspServerError
     from custodywatch.scenes.catalog import write_scene
@@ -71,6 +82,6 @@ def run_demo(host: str = "127.0.0.1", port: int = 8080, rtsp_port: int | None = 
             return 2
         for _, cam, _ in scenes:
             print(f"demo camera {cam}: {server.url(cam)}", flush=True)
-        return run_service(cfg, host=host, port=port)
+        return run_service(cfg, host=host, port=port, model_dir_flag=_demo_model_dir(cfg.detector.model))
     finally:
         server.stop()

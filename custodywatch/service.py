@@ -23,6 +23,7 @@ import uvicorn
 from custodywatch import paths
 from custodywatch.api.schemas import CameraHealth as CameraHealthView
 from custodywatch.api.schemas import HealthReport
+from custodywatch.api.server import ApiServer
 from custodywatch.config import Config
 from custodywatch.pipeline.analytics import AnalyticsService
 from custodywatch.pipeline.detector_service import DetectorService
@@ -44,9 +45,9 @@ def reader_groups(cfg: Config, frames: str, health: str, service_id: str) -> lis
     ]
 
 
-class _Server(uvicorn.Server):
-    """uvicorn that leaves signals to us: it would re-raise SIGTERM after shutdown and kill the
-    process before the children are stopped."""
+class _Server(ApiServer):
+    """The API server, leaving signals to us: uvicorn would re-raise SIGTERM after shutdown and
+    kill the process before the children are stopped."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -108,11 +109,11 @@ def run_service(cfg: Config, host: str | None = None, port: int | None = None,
     hub = EventHub()
     bridge = ZmqEventBridge(hub, store, ep["events"])
     app = create_app(store, hub, health=lambda: _health_report(supervisor, health), bridge=bridge)
-    server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
+    server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"), hub)
 
     def request_stop(signum: int, _frame: object) -> None:
         log.info("received %s", signal.Signals(signum).name)
-        server.should_exit = True
+        server.handle_exit(signum, None)
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     supervisor.start()

@@ -26,7 +26,7 @@ class AnalyticsService(Component):
     name: str = "analytics"
 
     def run(self, stop: Event) -> None:
-        from custodywatch.store.alerts import AlertStore
+        from custodywatch.store.alerts import AlertStore, AlertStoreError
         from custodywatch.store.db import make_engine
 
         cfg = self.config
@@ -53,7 +53,11 @@ class AnalyticsService(Component):
                             engine.observe(analyzer.observe(msg.wall, msg.detections, msg.size))
                 for event in engine.advance(time.time()):
                     # Committed before it is pushed: a crash in between loses no alert.
-                    store.apply(event)
+                    try:
+                        store.apply(event)
+                    except AlertStoreError:
+                        log.exception("alert event %s for %s not stored", event.kind, event.alert_id)
+                        continue
                     log.info("alert %s %s %s in %s (%s)", event.kind, event.rule.value, event.severity.value,
                              event.room, event.alert_id)
                     pub.send_json({"type": "alert", "event": event.to_dict()})

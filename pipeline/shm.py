@@ -73,11 +73,9 @@ class FrameRingReader:
         shm = self._attached.get(h.shm)
         if shm is None:
             try:
-                shm = shared_memory.SharedMemory(name=h.shm)
+                shm = _attach(h.shm)
             except FileNotFoundError:
                 return None
-            # Python 3.11 registers attached segments too and would unlink them when we exit.
-            resource_tracker.unregister(f"/{h.shm}" if not h.shm.startswith("/") else h.shm, "shared_memory")
             self._attached[h.shm] = shm
         slot_bytes = HEADER + h.height * h.width * 3
         base = h.slot * slot_bytes
@@ -100,6 +98,21 @@ class FrameRingReader:
     def close(self) -> None:
         for name in list(self._attached):
             self.forget(name)
+
+
+def _attach(name: str) -> shared_memory.SharedMemory:
+    """Attach without registering with the resource tracker.
+
+    Python 3.11 registers attached segments too, and would unlink the reader's segment when this
+    process exits; unregistering afterwards is no better, since spawned children share one tracker
+    and the owner's own unregister then fails. So the registration is skipped (3.13: track=False).
+    """
+    register = resource_tracker.register
+    resource_tracker.register = lambda *_args, **_kw: None  # type: ignore[assignment]
+    try:
+        return shared_memory.SharedMemory(name=name)
+    finally:
+        resource_tracker.register = register  # type: ignore[assignment]
 
 
 def sweep_stale(service_prefix: str = PREFIX + "-") -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -76,8 +77,10 @@ def served_scene(scene, tmp_path):
 def test_run_raises_the_alert_and_stops_cleanly(served_scene, tmp_path):
     config, cam = served_scene
     env = dict(os.environ, CUSTODYWATCH_DATA=str(tmp_path / "data"))
+    log = (tmp_path / "service.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "custodywatch.cli", "run", "--config", str(config), "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=open(tmp_path / "service.log", "w"), text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=log, text=True, env=env)
+    page_stream = None
     try:
         base = wait_ready(proc)
         children = descendants(proc.pid)
@@ -96,6 +99,11 @@ def test_run_raises_the_alert_and_stops_cleanly(served_scene, tmp_path):
         health = httpx.get(base + "healthz", timeout=10)
         assert health.status_code == 200, health.text
         assert json.loads(health.text)["cameras"][cam]["connected"] is True
+        # A watch-desk page keeps its event stream open; it must not hold the shutdown up.
+        host, port = base.removeprefix("http://").rstrip("/").split(":")
+        page_stream = socket.create_connection((host, int(port)), timeout=5)
+        page_stream.sendall(f"GET /api/events HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n".encode())
+        assert b"200" in page_stream.recv(200)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -103,6 +111,10 @@ def test_run_raises_the_alert_and_stops_cleanly(served_scene, tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             pytest.fail("service did not stop within 10 s of SIGTERM")
+        finally:
+            log.close()
+            if page_stream is not None:
+                page_stream.close()
     assert code == 0, (tmp_path / "service.log").read_text()[-3000:]
     time.sleep(0.5)
     left = [pid for pid in children if alive(pid)]
