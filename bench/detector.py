@@ -47,7 +47,8 @@ def model_files() -> list[Path]:
 
 def frames(count: int) -> list[np.ndarray]:
     photos = sorted((paths.shared_dir() / "media" / "photos").glob("*.jpg"))
-    images = [cv2.resize(cv2.imread(str(p)), FRAME) for p in photos] or [np.zeros((*FRAME[::-1], 3), np.uint8)]
+    images = ([cv2.resize(cv2.imread(str(p)), FRAME) for p in photos]
+              or [np.zeros((*FRAME[::-1], 3), np.uint8)])
     return list(itertools.islice(itertools.cycle(images), count))
 
 

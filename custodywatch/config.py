@@ -6,7 +6,7 @@ is reported with the YAML line it comes from, as `FILE:LINE: key.path: message`.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -64,11 +64,17 @@ class SiteConfig(StrictModel):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)")
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)"
+            ) from None
         return value
 
 
 Provider = Literal["tensorrt", "cuda", "cpu"]
+
+
+def _default_providers() -> list[Provider]:
+    return ["tensorrt", "cuda", "cpu"]
 
 
 def _multiple_of_32(value: int) -> int:
@@ -87,7 +93,7 @@ class DetectorConfig(StrictModel):
     # "auto" recognises the family from the ONNX outputs.
     family: Literal["auto", "yolox", "ultralytics", "ultralytics_pose"] = "auto"
     input: tuple[InputSide, InputSide] = (416, 256)
-    providers: list[Provider] = Field(default_factory=lambda: ["tensorrt", "cuda", "cpu"], min_length=1)
+    providers: list[Provider] = Field(default_factory=_default_providers, min_length=1)
     score_threshold: float = Field(0.3, gt=0, lt=1)
     nms_iou: float = Field(0.45, gt=0, lt=1)
     pose_model: str | None = None
@@ -152,7 +158,7 @@ Point = tuple[Annotated[float, Field(ge=0, le=1)], Annotated[float, Field(ge=0, 
 
 def _polygon_has_area(points: list[Point]) -> list[Point]:
     area = 0.0
-    for (x1, y1), (x2, y2) in zip(points, points[1:] + points[:1]):
+    for (x1, y1), (x2, y2) in zip(points, points[1:] + points[:1], strict=True):
         area += x1 * y2 - x2 * y1
     if abs(area) / 2 < 1e-6:
         raise ValueError("polygon has no area (points are repeated or in a line)")
@@ -203,7 +209,9 @@ class ConfigIssue:
 
 
 def check_unique_ids(cfg: Config) -> Iterator[ConfigIssue]:
-    for section, items in (("rooms", cfg.rooms), ("cameras", cfg.cameras)):
+    sections: tuple[tuple[str, Sequence[RoomConfig | CameraConfig]], ...] = (
+        ("rooms", cfg.rooms), ("cameras", cfg.cameras))
+    for section, items in sections:
         seen: dict[str, int] = {}
         for i, item in enumerate(items):
             if item.id in seen:
@@ -380,7 +388,9 @@ def parse_config(text: str, filename: str = "<config>") -> Config:
         problems = []
         for err in exc.errors():
             loc = _clean_loc(err["loc"])
-            problems.append(ConfigProblem(filename, lines.line(loc), _format_loc(loc), _pydantic_message(err)))
+            problems.append(
+                ConfigProblem(filename, lines.line(loc), _format_loc(loc), _pydantic_message(err))
+            )
         raise ConfigError(problems) from None
     issues = [issue for check in CROSS_CHECKS for issue in check(cfg)]
     if issues:
@@ -412,5 +422,6 @@ def redact_url(url: str) -> str:
 def summary(cfg: Config) -> str:
     n_zones = sum(len(c.zones) for c in cfg.cameras)
     return (f"site {cfg.site.id}/{cfg.site.box_id}: {len(cfg.rooms)} rooms, {len(cfg.cameras)} cameras, "
-            f"{n_zones} zones, detector {cfg.detector.model} at {cfg.detector.input[0]}x{cfg.detector.input[1]}")
+            f"{n_zones} zones, detector {cfg.detector.model} "
+            f"at {cfg.detector.input[0]}x{cfg.detector.input[1]}")
 

@@ -40,7 +40,8 @@ CAMERAS_PER_READER = 8
 def reader_groups(cfg: Config, frames: str, health: str, service_id: str) -> list[ReaderGroup]:
     sources = [CameraSource(c.id, c.detect_url, c.fps) for c in cfg.cameras]
     return [
-        ReaderGroup(f"reader-{i // CAMERAS_PER_READER}", sources[i:i + CAMERAS_PER_READER], frames, health, service_id)
+        ReaderGroup(f"reader-{i // CAMERAS_PER_READER}", sources[i:i + CAMERAS_PER_READER], frames, health,
+                    service_id)
         for i in range(0, len(sources), CAMERAS_PER_READER)
     ]
 

@@ -150,10 +150,9 @@ def recognise_family(output_shape: Sequence[int | str | None]) -> str:
     """
     if len(output_shape) == 3:
         _, first, last = output_shape
-        first_fixed, last_fixed = isinstance(first, int), isinstance(last, int)
-        if last_fixed and (not first_fixed or last < first):
+        if isinstance(last, int) and (not isinstance(first, int) or last < first):
             return YoloxBackend.family
-        if first_fixed and (not last_fixed or first < last):
+        if isinstance(first, int) and (not isinstance(last, int) or first < last):
             return (UltralyticsPoseBackend.family if first == 5 + KEYPOINTS * 3
                     else UltralyticsDetectBackend.family)
     raise ValueError(f"cannot tell the model family from its output shape {list(output_shape)}; "

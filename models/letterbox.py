@@ -22,7 +22,8 @@ class Placement:
         """Input-pixel coordinates (..., 2k) of image `index` to that image's pixels, clipped to it."""
         pad = np.tile(self.pad[index], xy.shape[-1] // 2)
         size = np.tile(self.sizes[index], xy.shape[-1] // 2)
-        return np.clip((xy - pad) / self.ratio[index], 0, size)
+        clipped: np.ndarray = np.clip((xy - pad) / self.ratio[index], 0, size)
+        return clipped
 
 
 class Letterbox:

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from itertools import pairwise
+from typing import Any
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 import supervision as sv
 
 from .backends import KEYPOINTS, Candidates
@@ -14,12 +16,15 @@ from .letterbox import Placement
 def nms(xyxy: np.ndarray, score: np.ndarray, class_id: np.ndarray, iou: float) -> np.ndarray:
     """Indices kept by class-aware non-maximum suppression, best score first."""
     xywh = np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], axis=1).astype(np.float64)
-    keep = cv2.dnn.NMSBoxesBatched(xywh, score.astype(np.float32), class_id.astype(np.int32), 0.0, iou)
+    scores, class_ids = score.astype(np.float32), class_id.astype(np.int32)
+    # The stubs ask for sequences of boxes, scores and ids; OpenCV takes the arrays as they are.
+    keep = cv2.dnn.NMSBoxesBatched(xywh, scores, class_ids, 0.0, iou)  # type: ignore[arg-type]
     return np.asarray(keep, np.intp).reshape(-1)
 
 
 def _empty(with_keypoints: bool) -> sv.Detections:
-    data = {"keypoints": np.zeros((0, KEYPOINTS, 3), np.float32)} if with_keypoints else {}
+    data: dict[str, npt.NDArray[np.generic] | list[Any]] = (
+        {"keypoints": np.zeros((0, KEYPOINTS, 3), np.float32)} if with_keypoints else {})
     return sv.Detections(xyxy=np.zeros((0, 4), np.float32), confidence=np.zeros(0, np.float32),
                          class_id=np.zeros(0, np.int64), data=data)
 

@@ -28,7 +28,7 @@ class BatchCollector:
     stale_s: float
     stats: DetectorStats = field(default_factory=DetectorStats)
 
-    def collect(self, sock: zmq.Socket, poll_ms: int = 100) -> list[FrameReady]:
+    def collect(self, sock: zmq.Socket[bytes], poll_ms: int = 100) -> list[FrameReady]:
         if not sock.poll(poll_ms):
             return []
         batch: list[FrameReady] = [sock.recv_pyobj()]
@@ -91,7 +91,8 @@ class DetectorService(Component):
                 for msg in batch:
                     image = frames.read(msg.handle)
                     if image is None:
-                        stats.dropped_overwritten[msg.camera] = stats.dropped_overwritten.get(msg.camera, 0) + 1
+                        overwritten = stats.dropped_overwritten
+                        overwritten[msg.camera] = overwritten.get(msg.camera, 0) + 1
                         continue
                     images.append(image)
                     kept.append(msg)
@@ -102,7 +103,7 @@ class DetectorService(Component):
                     stats.last_batch_size = len(images)
                     stats.batches += 1
                     stats.frames += len(images)
-                    for msg, image, dets in zip(kept, images, results):
+                    for msg, image, dets in zip(kept, images, results, strict=True):
                         h, w = image.shape[:2]
                         push.send_pyobj(FrameDetections(msg.camera, msg.wall, msg.index, (w, h), dets))
                 if time.monotonic() - last_report >= 1.0:

@@ -48,7 +48,8 @@ class HealthCollector:
             for cam, h in self._cameras.items():
                 if now - self._reported_at.get(cam, -1e9) > REPORT_STALE_S:
                     h = replace(h, connected=False, fps_in=0.0, fps_analysed=0.0)
-                dropped = (self.detector.dropped_stale.get(cam, 0) + self.detector.dropped_overwritten.get(cam, 0))
+                dropped = (self.detector.dropped_stale.get(cam, 0)
+                           + self.detector.dropped_overwritten.get(cam, 0))
                 out[cam] = replace(h, dropped=h.dropped + dropped)
             return out
 

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from multiprocessing.synchronize import Event
 
+import numpy as np
 import zmq
 
 from custodywatch.config import redact_url
@@ -52,8 +53,8 @@ class _RateMeter:
 
 
 class CameraThread(threading.Thread):
-    def __init__(self, source: CameraSource, zctx: zmq.Context, frames_endpoint: str, service_id: str,
-                 stop: Event, open_timeout_s: float, read_timeout_s: float):
+    def __init__(self, source: CameraSource, zctx: zmq.Context[zmq.Socket[bytes]], frames_endpoint: str,
+                 service_id: str, stop: Event, open_timeout_s: float, read_timeout_s: float):
         super().__init__(name=f"read-{source.id}", daemon=True)
         self.source = source
         self.health = CameraHealth(source.id)
@@ -81,7 +82,8 @@ class CameraThread(threading.Thread):
             while not self._stop_event.is_set():
                 try:
                     for frame in read_frames(src.id, src.url, src.fps, realtime_files=True,
-                                             open_timeout_s=self._timeouts[0], read_timeout_s=self._timeouts[1],
+                                             open_timeout_s=self._timeouts[0],
+                                             read_timeout_s=self._timeouts[1],
                                              on_decoded=self._decoded.tick):
                         if not self.health.connected:
                             log.info("%s: connected to %s", src.id, redact_url(src.url))
@@ -105,7 +107,8 @@ class CameraThread(threading.Thread):
             if self._ring is not None:
                 self._ring.close()
 
-    def _hand_off(self, sock: zmq.Socket, image, stream_s: float, wall: float, index: int) -> None:
+    def _hand_off(self, sock: zmq.Socket[bytes], image: np.ndarray, stream_s: float, wall: float,
+                  index: int) -> None:
         h, w = image.shape[:2]
         if self._ring is None or (self._ring.height, self._ring.width) != (h, w):
             if self._ring is not None:

@@ -108,16 +108,16 @@ def _attach(name: str) -> shared_memory.SharedMemory:
     and the owner's own unregister then fails. So the registration is skipped (3.13: track=False).
     """
     register = resource_tracker.register
-    resource_tracker.register = lambda *_args, **_kw: None  # type: ignore[assignment]
+    resource_tracker.register = lambda *_args, **_kw: None
     try:
         return shared_memory.SharedMemory(name=name)
     finally:
-        resource_tracker.register = register  # type: ignore[assignment]
+        resource_tracker.register = register
 
 
 def sweep_stale(service_prefix: str = PREFIX + "-") -> list[str]:
     """Unlink segments left by a killed run (Linux keeps them in /dev/shm)."""
-    removed = []
+    removed: list[str] = []
     shm_dir = "/dev/shm"
     if not os.path.isdir(shm_dir):
         return removed

@@ -50,7 +50,9 @@ class FrameSampler:
         return True
 
 
-def open_container(url: str, open_timeout_s: float = 10.0, read_timeout_s: float = 5.0) -> av.container.InputContainer:
+def open_container(
+    url: str, open_timeout_s: float = 10.0, read_timeout_s: float = 5.0
+) -> av.container.InputContainer:
     name = redact_url(url)
     if is_stream_url(url):
         options = {"rtsp_transport": "tcp"} if url.startswith("rtsp") else {}
@@ -133,7 +135,8 @@ def estimate_frames(url: str, fps: float) -> int | None:
     try:
         with av.open(url) as c:
             s = c.streams.video[0]
-            duration = float(s.duration * s.time_base) if s.duration else (c.duration or 0) / 1e6
+            duration = (float(s.duration * s.time_base) if s.duration and s.time_base
+                        else (c.duration or 0) / 1e6)
     except Exception:  # noqa: BLE001 - only a progress estimate
         return None
     return int(duration * fps) + 1 if duration > 0 else None

@@ -52,7 +52,11 @@ class CameraAnalyzer:
 
     def observe(self, t: float, detections: sv.Detections, size: tuple[int, int]) -> list[RoleChange]:
         tracked = self._tracker.update(detections)
-        tracked = tracked[tracked.tracker_id >= 0] if len(tracked) else tracked
+        if len(tracked):
+            assert tracked.tracker_id is not None, "ByteTrack gives every detection it returns an id"
+            confirmed = tracked[tracked.tracker_id >= 0]
+            assert isinstance(confirmed, sv.Detections)  # a mask selects detections (a str key, data)
+            tracked = confirmed
         members = self._zones.members(tracked, size)
         raw = {role: int(members[zone].sum()) if zone in members else 0
                for role, zone in self._role_zones.items()}

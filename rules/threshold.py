@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import ClassVar, Literal
 
 from custodywatch.rules.room import RoomObservation
@@ -34,7 +35,7 @@ class ThresholdRule(ABC):
     rule_id: ClassVar[RuleId]
 
     def __init__(self, levels: list[Level], clear_s: float = 0.0, cooldown_s: float = 0.0):
-        if not levels or any(a.after_s >= b.after_s for a, b in zip(levels, levels[1:])):
+        if not levels or any(a.after_s >= b.after_s for a, b in pairwise(levels)):
             raise ValueError(f"{self.rule_id}: levels must be non-empty with rising thresholds")
         self.levels = levels
         self.clear_s = clear_s

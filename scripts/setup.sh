@@ -21,12 +21,17 @@ PY="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
 fi
-.venv/bin/pip install -q --upgrade pip >/dev/null
-.venv/bin/pip install -q -e ".[test]"
+mkdir -p build
+pip_log=build/pip-install.log
+if ! { .venv/bin/pip install -q --upgrade pip && .venv/bin/pip install -q -e ".[test]"; } >"$pip_log" 2>&1; then
+    cat "$pip_log" >&2
+    echo "setup: installing the project into .venv failed (log above)" >&2
+    exit 1
+fi
 
 if [ ! -x .venv-rtsp/bin/python ]; then
     /usr/bin/python3 -m venv --system-site-packages .venv-rtsp
 fi
-.venv-rtsp/bin/python -c "import av" 2>/dev/null || .venv-rtsp/bin/pip install -q av
+.venv-rtsp/bin/python -c "import av" 2>/dev/null || .venv-rtsp/bin/pip install -q av >>"$pip_log" 2>&1
 .venv-rtsp/bin/python -c "import gi; gi.require_version('GstRtspServer', '1.0')"
 echo "setup: ok" >&2

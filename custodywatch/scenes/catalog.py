@@ -34,11 +34,14 @@ from custodywatch.scenes.truth import (
 )
 from custodywatch.vocabulary import Role, RoomType, RuleId, Severity, Zone
 
+# Per-rule overrides of a room, as under `rooms[].rules` in the config.
+RuleOverrides = Mapping[RuleId, Mapping[str, float | bool]]
+
 # Analysed frames per second (the camera's `fps`): it must divide the video's 10 fps.
 ANALYSIS_FPS = 5
 # `unregistered_detention` needs custody records, which scenes do not have; left on, it would
 # fire in any scene looped for more than its 600 s default.
-NO_CUSTODY_RECORDS = {RuleId.UNREGISTERED_DETENTION: {"enabled": False}}
+NO_CUSTODY_RECORDS: RuleOverrides = {RuleId.UNREGISTERED_DETENTION: {"enabled": False}}
 
 
 def _rectangle(x0: float, y0: float, x1: float, y1: float) -> tuple[tuple[float, float], ...]:
@@ -77,7 +80,7 @@ class Scene:
     timeline: Timeline
     room_id: str
     room_type: RoomType
-    rules: Mapping[RuleId, Mapping[str, float | bool]]
+    rules: RuleOverrides
     camera_id: str
     zones: Mapping[Zone, Polygon]
     truth: tuple[TruthAlert, ...]
@@ -127,7 +130,7 @@ def _come_back(spot: tuple[float, float], back: tuple[float, float], out: tuple[
     ]
 
 
-def _alert(rule: RuleId, severity: Severity, scene_rules: Mapping[RuleId, Mapping[str, float | bool]],
+def _alert(rule: RuleId, severity: Severity, scene_rules: RuleOverrides,
            threshold_key: str, condition_start_s: float, end_s: float | None, times: Sequence[float],
            room_id: str, camera_id: str) -> TruthAlert:
     start_s = condition_start_s + float(scene_rules[rule][threshold_key])
@@ -148,8 +151,8 @@ def _interrogation(name: str, summary: str, actors: tuple[Actor, ...], duration_
     (start, end or None) of each spell with exactly one officer."""
     timeline = Timeline(actors, duration_s)
     times = analysed_times(timeline, ANALYSIS_FPS)
-    rules = {RuleId.SINGLE_OFFICER: {"after_s": single_officer_after_s, "clear_s": 10.0},
-             **NO_CUSTODY_RECORDS}
+    rules: RuleOverrides = {RuleId.SINGLE_OFFICER: {"after_s": single_officer_after_s, "clear_s": 10.0},
+                            **NO_CUSTODY_RECORDS}
     room_id, camera_id = "interrogation-1", "cam-i1"
     return Scene(
         name=name,
@@ -242,7 +245,8 @@ def holding_guard_leaves(cutouts: Mapping[str, Cutout]) -> Scene:
         duration_s=60.0,
     )
     times = analysed_times(timeline, ANALYSIS_FPS)
-    rules = {RuleId.GUARD_ABSENT: {"warn_after_s": 15.0, "alarm_after_s": 30.0}, **NO_CUSTODY_RECORDS}
+    rules: RuleOverrides = {RuleId.GUARD_ABSENT: {"warn_after_s": 15.0, "alarm_after_s": 30.0},
+                            **NO_CUSTODY_RECORDS}
     room_id, camera_id = "holding-1", "cam-h1"
     left_post = last_in_zone_before_leaving(guard, GUARD_POST, times, leave_at)
     return Scene(

@@ -147,7 +147,7 @@ class Renderer:
     def __init__(self, timeline: Timeline, empty_room: np.ndarray, seed: int = 0):
         self.timeline = timeline
         self.seed = seed
-        self.background = cv2.resize(empty_room, timeline.size, interpolation=cv2.INTER_AREA)
+        self.background: np.ndarray = cv2.resize(empty_room, timeline.size, interpolation=cv2.INTER_AREA)
         self._sprites: dict[tuple[int, int], _Sprite] = {}
 
     def frames(self) -> Iterator[np.ndarray]:

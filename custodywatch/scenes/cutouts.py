@@ -42,7 +42,7 @@ class Cutout:
     @property
     def aspect(self) -> float:
         """Width over height."""
-        return self.bgra.shape[1] / self.bgra.shape[0]
+        return int(self.bgra.shape[1]) / int(self.bgra.shape[0])
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ def person_mask(frame: np.ndarray, empty_room: np.ndarray) -> np.ndarray:
     if count < 2:
         raise ValueError("no changed region: nobody in view")
     largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    person = (labels == largest).astype(np.uint8) * 255
+    person: np.ndarray = (labels == largest).astype(np.uint8) * 255
     contours, hierarchy = cv2.findContours(person, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     area = float(stats[largest, cv2.CC_STAT_AREA])
     for contour, (_, _, _, parent) in zip(contours, hierarchy[0], strict=True):

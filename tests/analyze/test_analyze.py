@@ -13,8 +13,9 @@ ONSET_TOLERANCE_S = 10.0
 
 
 def analyze(video: Path, config: Path, camera: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "custodywatch.cli", "analyze", str(video), "--config", str(config),
-                           "--camera", camera], capture_output=True, text=True, timeout=600)
+    return subprocess.run([sys.executable, "-m", "custodywatch.cli", "analyze", str(video),
+                           "--config", str(config), "--camera", camera],
+                          capture_output=True, text=True, timeout=600)
 
 
 def camera_of(config: Path) -> str:
@@ -34,12 +35,13 @@ def test_finds_each_true_alert_near_its_onset(scene, name):
     truth = truth_of(s.truth)
     assert truth, "the scene must have alerts to find"
     assert len(got) == len(truth), (got, truth)
-    for want, found in zip(truth, got):
+    for want, found in zip(truth, got, strict=True):
         assert (found["rule"], found["severity"], found["camera"], found["room"]) == (
             want["rule"], want["severity"], want["camera"], want["room"])
         assert abs(found["start_s"] - want["start_s"]) <= ONSET_TOLERANCE_S, (found, want)
         assert found["start_s"] >= found["condition_start_s"]
-        assert set(found) == {"rule", "camera", "room", "severity", "start_s", "condition_start_s", "end_s", "id"}
+        assert set(found) == {"rule", "camera", "room", "severity", "start_s", "condition_start_s", "end_s",
+                              "id"}
     assert [g["start_s"] for g in got] == sorted(g["start_s"] for g in got)
     assert "frames" in res.stderr  # progress goes to stderr, never stdout
 

@@ -67,7 +67,8 @@ def test_repository_example_passes():
         ("detainee_seat: [[0.6, 0.6], [1.0, 0.6], [1.0, 1.0], [0.6, 1.0]]",
          "detainee_seat: [[0.6, 0.6], [1.0, 0.6]]", 17, "cameras[0].zones.detainee_seat", "at least 3"),
         ("detainee_seat: [[0.6, 0.6], [1.0, 0.6], [1.0, 1.0], [0.6, 1.0]]",
-         "detainee_seat: [[0.1, 0.1], [0.2, 0.2], [0.3, 0.3]]", 17, "cameras[0].zones.detainee_seat", "no area"),
+         "detainee_seat: [[0.1, 0.1], [0.2, 0.2], [0.3, 0.3]]", 17, "cameras[0].zones.detainee_seat",
+         "no area"),
         ("    room: holding-1\n", "    room: holding-9\n", 20, "cameras[1].room",
          "room 'holding-9' is not defined"),
         ("      guard_post:", "      officer_area:", 24, "cameras[1].zones.officer_area",
@@ -94,7 +95,8 @@ def test_each_error_names_line_and_key(old, new, line, path, message):
 
 def test_room_without_its_zones_is_reported():
     text = VALID.replace("      guard_post: [[0.6, 0.5], [1.0, 0.5], [1.0, 1.0], [0.6, 1.0]]\n", "")
-    assert (7, "rooms[1].id", "holding room 'holding-1' needs zone 'guard_post' on one of its cameras") in problems(text)
+    message = "holding room 'holding-1' needs zone 'guard_post' on one of its cameras"
+    assert (7, "rooms[1].id", message) in problems(text)
 
 
 def test_yaml_syntax_and_duplicate_keys():

@@ -78,8 +78,9 @@ def test_run_raises_the_alert_and_stops_cleanly(served_scene, tmp_path):
     config, cam = served_scene
     env = dict(os.environ, CUSTODYWATCH_DATA=str(tmp_path / "data"))
     log = (tmp_path / "service.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "custodywatch.cli", "run", "--config", str(config), "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=log, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "custodywatch.cli", "run", "--config", str(config), "--port", "0"],
+        stdout=subprocess.PIPE, stderr=log, text=True, env=env)
     page_stream = None
     try:
         base = wait_ready(proc)
@@ -94,7 +95,8 @@ def test_run_raises_the_alert_and_stops_cleanly(served_scene, tmp_path):
             body = httpx.get(base + "api/alerts", timeout=10).json()
             items = body["items"] if isinstance(body, dict) else body
             alerts = [a for a in items if a["rule"] == "single_officer"]
-        assert alerts, f"no single_officer alert within {ALERT_TIMEOUT_S} s:\n" + (tmp_path / "service.log").read_text()[-3000:]
+        assert alerts, (f"no single_officer alert within {ALERT_TIMEOUT_S} s:\n"
+                        + (tmp_path / "service.log").read_text()[-3000:])
         assert alerts[0]["camera"] == cam and alerts[0]["severity"] == "alarm"
         health = httpx.get(base + "healthz", timeout=10)
         assert health.status_code == 200, health.text
@@ -102,7 +104,8 @@ def test_run_raises_the_alert_and_stops_cleanly(served_scene, tmp_path):
         # A watch-desk page keeps its event stream open; it must not hold the shutdown up.
         host, port = base.removeprefix("http://").rstrip("/").split(":")
         page_stream = socket.create_connection((host, int(port)), timeout=5)
-        page_stream.sendall(f"GET /api/events HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n".encode())
+        page_stream.sendall(
+            f"GET /api/events HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n".encode())
         assert b"200" in page_stream.recv(200)
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -119,4 +122,5 @@ def test_run_raises_the_alert_and_stops_cleanly(served_scene, tmp_path):
     time.sleep(0.5)
     left = [pid for pid in children if alive(pid)]
     assert left == [], f"processes left behind: {left}"
-    assert not [n for n in os.listdir("/dev/shm") if n.startswith(f"cw-{proc.pid}-")], "shared memory left behind"
+    leaked = [n for n in os.listdir("/dev/shm") if n.startswith(f"cw-{proc.pid}-")]
+    assert not leaked, f"shared memory left behind: {leaked}"

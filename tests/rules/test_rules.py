@@ -12,7 +12,7 @@ from custodywatch.rules.single_officer import SingleOfficerRule
 from custodywatch.rules.threshold import Level
 from custodywatch.vocabulary import Role, Severity
 
-D, O, G = Role.DETAINEE, Role.OFFICER, Role.GUARD
+D, O, G = Role.DETAINEE, Role.OFFICER, Role.GUARD  # noqa: E741 - role initials keep the tables readable
 
 
 def run(rule, script, end):
