@@ -121,13 +121,11 @@ class UltralyticsDetectBackend(ModelBackend):
                           class_id[image, anchor])
 
 
-class UltralyticsPoseBackend(ModelBackend):
-    """Output [B, 5 + 17 * 3, N]: box, person score, then x, y, confidence per COCO keypoint."""
+class UltralyticsPoseBackend(UltralyticsDetectBackend):
+    """Output [B, 5 + 17 * 3, N]: box, person score, then x, y, confidence per COCO keypoint.
+    Pre-processing as the detect export."""
 
     family = "ultralytics_pose"
-    centred = True
-    rgb = True
-    scale = 1 / 255
 
     def decode(self, output: np.ndarray, score_threshold: float) -> Candidates:
         score, class_id = self._best_class(output[:, 4:5], axis=1)

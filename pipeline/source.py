@@ -50,6 +50,11 @@ class FrameSampler:
         return True
 
 
+def _scrub(exc: BaseException, url: str) -> str:
+    """FFmpeg errors quote the URL they failed on, credentials included."""
+    return str(exc).replace(url, redact_url(url))
+
+
 def open_container(
     url: str, open_timeout_s: float = 10.0, read_timeout_s: float = 5.0
 ) -> av.container.InputContainer:
@@ -59,7 +64,7 @@ def open_container(
         try:
             return av.open(url, options=options, timeout=(open_timeout_s, read_timeout_s))
         except (av.error.FFmpegError, OSError) as exc:
-            raise SourceError(f"{name}: cannot open stream: {exc}") from None
+            raise SourceError(f"{name}: cannot open stream: {_scrub(exc, url)}") from None
     path = Path(url.removeprefix("file://"))
     if not path.exists():
         raise SourceError(f"{path}: file not found")
@@ -120,7 +125,8 @@ def read_frames(camera: str, url: str, fps: float, *, realtime_files: bool = Fal
         except av.error.InvalidDataError as exc:
             if not decoded_any and not is_stream_url(url):
                 raise SourceError(f"{url}: not a video file ({exc})") from None
-            raise SourceError(f"{redact_url(url)}: corrupt data after {index} frames: {exc}") from None
+            detail = _scrub(exc, url)
+            raise SourceError(f"{redact_url(url)}: corrupt data after {index} frames: {detail}") from None
         except (av.error.FFmpegError, OSError) as exc:
             if not is_stream_url(url):
                 raise SourceError(f"{url}: read error: {exc}") from None
