@@ -8,58 +8,13 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 import yaml
+from service_process import alive, descendants, wait_for_alert, wait_ready
 
 from custodywatch.rtsp_server import RtspLoopServer
-
-READY_TIMEOUT_S = 60
-ALERT_TIMEOUT_S = 150
-
-
-def descendants(pid: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    out, todo = set(), [pid]
-    while todo:
-        for c in children.get(todo.pop(), []):
-            if c not in out:
-                out.add(c)
-                todo.append(c)
-    return out
-
-
-def alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def wait_ready(proc: subprocess.Popen[str]) -> str:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    assert proc.stdout is not None
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            if proc.poll() is not None:
-                pytest.fail(f"service exited {proc.returncode} before ready")
-            continue
-        if line.startswith("custodywatch ready: "):
-            return line.split(": ", 1)[1].strip()
-    pytest.fail("no ready line")
 
 
 @pytest.fixture
@@ -88,16 +43,8 @@ def test_run_raises_the_alert_and_stops_cleanly(served_scene, tmp_path):
         assert len(children) >= 3, "analytics, detector and a reader run as child processes"
         page = httpx.get(base, timeout=10)
         assert page.status_code == 200 and "<html" in page.text.lower()
-        deadline = time.monotonic() + ALERT_TIMEOUT_S
-        alerts: list[dict] = []
-        while time.monotonic() < deadline and not alerts:
-            time.sleep(2)
-            body = httpx.get(base + "api/alerts", timeout=10).json()
-            items = body["items"] if isinstance(body, dict) else body
-            alerts = [a for a in items if a["rule"] == "single_officer"]
-        assert alerts, (f"no single_officer alert within {ALERT_TIMEOUT_S} s:\n"
-                        + (tmp_path / "service.log").read_text()[-3000:])
-        assert alerts[0]["camera"] == cam and alerts[0]["severity"] == "alarm"
+        alert = wait_for_alert(base, "single_officer", tmp_path / "service.log")
+        assert alert["camera"] == cam and alert["severity"] == "alarm"
         health = httpx.get(base + "healthz", timeout=10)
         assert health.status_code == 200, health.text
         assert json.loads(health.text)["cameras"][cam]["connected"] is True
