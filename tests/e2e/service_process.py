@@ -1,6 +1,7 @@
 """Running `custodywatch` as a real process tree in tests: readiness, alerts, leftovers."""
 from __future__ import annotations
 
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -67,3 +68,20 @@ def wait_for_alert(base: str, rule: str, log: Path, timeout_s: float = ALERT_TIM
             return dict(found[-1])
         time.sleep(2)
     pytest.fail(f"no {rule} alert within {timeout_s} s:\n" + log.read_text()[-3000:])
+
+
+def stop_within(proc: subprocess.Popen[str], sig: signal.Signals, limit_s: float = 10.0) -> int:
+    """Send `sig` as an operator would; the exit code, failing if it takes longer than `limit_s`."""
+    proc.send_signal(sig)
+    try:
+        return proc.wait(timeout=limit_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        pytest.fail(f"did not stop within {limit_s:g} s of {sig.name}")
+
+
+def assert_nothing_left(children: set[int]) -> None:
+    time.sleep(0.5)
+    left = [pid for pid in children if alive(pid)]
+    assert left == [], f"processes left behind: {left}"

@@ -9,8 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
-from service_process import alive, descendants, wait_for_alert, wait_ready
+from service_process import assert_nothing_left, descendants, stop_within, wait_for_alert, wait_ready
 
 DEMO_ALERT_WITHIN_S = 120
 
@@ -32,14 +31,9 @@ def test_demo_shows_a_single_officer_alert_within_two_minutes(tmp_path: Path) ->
         db = tmp_path / "data" / "custodywatch.db"
         assert db.is_file(), "the demo stores alerts in SQLite under the data dir"
     finally:
-        proc.send_signal(signal.SIGINT)  # Ctrl-C
         try:
-            code = proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            pytest.fail("demo did not stop within 10 s of Ctrl-C")
+            code = stop_within(proc, signal.SIGINT)  # Ctrl-C
         finally:
             log.close()
     assert code == 0, (tmp_path / "demo.log").read_text()[-3000:]
-    time.sleep(0.5)
-    assert [pid for pid in children if alive(pid)] == [], "the demo left processes behind (RTSP server?)"
+    assert_nothing_left(children)  # the RTSP server included

@@ -7,12 +7,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 import yaml
-from service_process import alive, descendants, wait_for_alert, wait_ready
+from service_process import assert_nothing_left, descendants, stop_within, wait_for_alert, wait_ready
 
 from custodywatch.rtsp_server import RtspLoopServer
 
@@ -55,19 +54,13 @@ def test_run_raises_the_alert_and_stops_cleanly(served_scene, tmp_path):
             f"GET /api/events HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n".encode())
         assert b"200" in page_stream.recv(200)
     finally:
-        proc.send_signal(signal.SIGTERM)
         try:
-            code = proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            pytest.fail("service did not stop within 10 s of SIGTERM")
+            code = stop_within(proc, signal.SIGTERM)
         finally:
             log.close()
             if page_stream is not None:
                 page_stream.close()
     assert code == 0, (tmp_path / "service.log").read_text()[-3000:]
-    time.sleep(0.5)
-    left = [pid for pid in children if alive(pid)]
-    assert left == [], f"processes left behind: {left}"
+    assert_nothing_left(children)
     leaked = [n for n in os.listdir("/dev/shm") if n.startswith(f"cw-{proc.pid}-")]
     assert not leaked, f"shared memory left behind: {leaked}"
