@@ -1,4 +1,4 @@
-"""Builds a room's rules from the config: defaults per rule, overridden per room."""
+"""Builds a room's rules from the config: each rule's defaults, overridden per room."""
 from __future__ import annotations
 
 from custodywatch.config import RoomConfig, RuleOverride
@@ -6,39 +6,36 @@ from custodywatch.rules.guard_absent import GuardAbsentRule
 from custodywatch.rules.single_officer import SingleOfficerRule
 from custodywatch.rules.threshold import Level, ThresholdRule
 from custodywatch.rules.unattended_detainee import UnattendedDetaineeRule
-from custodywatch.vocabulary import ROOM_RULES, RuleId, Severity
+from custodywatch.vocabulary import ROOM_RULES, RuleId
 
 DEFAULT_COOLDOWN_S = 30.0
 
-
-def _single_level(cls: type[SingleOfficerRule] | type[UnattendedDetaineeRule],
-                  o: RuleOverride) -> ThresholdRule:
-    after = o.after_s if o.after_s is not None else cls.default_after_s
-    return cls([Level(Severity.ALARM, after)],
-               clear_s=o.clear_s if o.clear_s is not None else cls.default_clear_s,
-               cooldown_s=o.cooldown_s if o.cooldown_s is not None else DEFAULT_COOLDOWN_S)
+RULES: dict[RuleId, type[ThresholdRule]] = {
+    cls.rule_id: cls for cls in (SingleOfficerRule, UnattendedDetaineeRule, GuardAbsentRule)
+}
 
 
-def _guard_absent(o: RuleOverride) -> ThresholdRule:
-    cls = GuardAbsentRule
-    warn = o.warn_after_s if o.warn_after_s is not None else cls.default_warn_after_s
-    alarm = o.alarm_after_s if o.alarm_after_s is not None else max(cls.default_alarm_after_s, warn + 1)
-    return cls([Level(Severity.WARNING, warn), Level(Severity.ALARM, alarm)],
-               clear_s=o.clear_s if o.clear_s is not None else cls.default_clear_s,
-               cooldown_s=o.cooldown_s if o.cooldown_s is not None else DEFAULT_COOLDOWN_S)
+def _levels(cls: type[ThresholdRule], o: RuleOverride) -> list[Level]:
+    defaults = cls.default_levels
+    if len(defaults) == 1:
+        (level,) = defaults
+        return [Level(level.severity, o.after_s if o.after_s is not None else level.after_s)]
+    warn, alarm = defaults
+    warn_s = o.warn_after_s if o.warn_after_s is not None else warn.after_s
+    # A warning override past the default alarm moves the alarm after it.
+    alarm_s = o.alarm_after_s if o.alarm_after_s is not None else max(alarm.after_s, warn_s + 1)
+    return [Level(warn.severity, warn_s), Level(alarm.severity, alarm_s)]
 
 
 def build_rules(room: RoomConfig) -> list[ThresholdRule]:
     """The enabled rules of a room that this build implements, configured for it."""
     rules: list[ThresholdRule] = []
     for rule_id in ROOM_RULES[room.type]:
+        cls = RULES.get(rule_id)
         o = room.rules.get(rule_id, RuleOverride())
-        if not o.enabled:
+        if cls is None or not o.enabled:
             continue
-        if rule_id is RuleId.SINGLE_OFFICER:
-            rules.append(_single_level(SingleOfficerRule, o))
-        elif rule_id is RuleId.UNATTENDED_DETAINEE:
-            rules.append(_single_level(UnattendedDetaineeRule, o))
-        elif rule_id is RuleId.GUARD_ABSENT:
-            rules.append(_guard_absent(o))
+        rules.append(cls(_levels(cls, o),
+                         clear_s=o.clear_s if o.clear_s is not None else cls.default_clear_s,
+                         cooldown_s=o.cooldown_s if o.cooldown_s is not None else DEFAULT_COOLDOWN_S))
     return rules

@@ -5,13 +5,13 @@ The law requires at least two interrogators; a short absence is tolerated for `a
 from __future__ import annotations
 
 from custodywatch.rules.room import RoomObservation
-from custodywatch.rules.threshold import ThresholdRule
-from custodywatch.vocabulary import Role, RuleId
+from custodywatch.rules.threshold import Level, ThresholdRule
+from custodywatch.vocabulary import Role, RuleId, Severity
 
 
 class SingleOfficerRule(ThresholdRule):
     rule_id = RuleId.SINGLE_OFFICER
-    default_after_s = 60.0
+    default_levels = (Level(Severity.ALARM, 60.0),)
     default_clear_s = 10.0
 
     def holds(self, obs: RoomObservation) -> bool:

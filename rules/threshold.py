@@ -33,6 +33,9 @@ class RuleSignal:
 
 class ThresholdRule(ABC):
     rule_id: ClassVar[RuleId]
+    # Thresholds and clearing time when the room's config does not override them.
+    default_levels: ClassVar[tuple[Level, ...]]
+    default_clear_s: ClassVar[float] = 0.0
 
     def __init__(self, levels: list[Level], clear_s: float = 0.0, cooldown_s: float = 0.0):
         if not levels or any(a.after_s >= b.after_s for a, b in pairwise(levels)):

@@ -140,3 +140,29 @@ def test_engine_waits_for_late_departures_before_deciding():
     assert engine.advance(106) == []
     events = engine.advance(130)
     assert [(e.kind, e.condition_started_at, e.at) for e in events] == [("fired", 101, 121)]
+
+
+@pytest.mark.parametrize(
+    "rules_yaml, expected",
+    [
+        ("{}", {"single_officer": [60.0], "unattended_detainee": [30.0]}),
+        ("{single_officer: {after_s: 20}, unattended_detainee: {enabled: false}}",
+         {"single_officer": [20.0]}),
+    ],
+)
+def test_room_rules_take_defaults_and_overrides(rules_yaml, expected):
+    from custodywatch.rules.catalog import build_rules
+
+    cfg = parse_config(CFG.replace("rules: {single_officer: {after_s: 20}}", f"rules: {rules_yaml}"))
+    got = {r.rule_id.value: [lv.after_s for lv in r.levels] for r in build_rules(cfg.rooms[0])}
+    assert got == expected
+
+
+def test_two_level_defaults_follow_a_later_warning():
+    from custodywatch.config import RoomConfig
+    from custodywatch.rules.catalog import build_rules
+
+    room = RoomConfig.model_validate(
+        {"id": "h", "type": "holding", "rules": {"guard_absent": {"warn_after_s": 300}}})
+    (guard,) = [r for r in build_rules(room) if r.rule_id.value == "guard_absent"]
+    assert [(lv.severity.value, lv.after_s) for lv in guard.levels] == [("warning", 300), ("alarm", 301)]
