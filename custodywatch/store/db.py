@@ -49,7 +49,7 @@ def migrate(engine: Engine) -> None:
     config = AlembicConfig(str(ALEMBIC_INI))
     with for_writing(engine).begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, "heads")  # recorder and rules revisions branch from 0001
 
 
 def _configure_sqlite(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
