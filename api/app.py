@@ -18,6 +18,7 @@ from custodywatch.api.routers.metrics import router as metrics_router
 from custodywatch.api.routers.pages import STATIC_DIR
 from custodywatch.api.routers.pages import router as pages_router
 from custodywatch.api.schemas import HealthReport
+from custodywatch.pipeline.health import PipelineFigures
 from custodywatch.store.alerts import AlertNotFound, AlertStore, InvalidTransition
 
 
@@ -33,8 +34,10 @@ def create_app(
     *,
     title: str = "custodywatch",
     bridge: ZmqEventBridge | None = None,
+    pipeline: Callable[[], PipelineFigures] | None = None,
 ) -> FastAPI:
-    """`bridge`, when given, runs for the app's lifetime on the server's event loop."""
+    """`bridge`, when given, runs for the app's lifetime on the server's event loop; `pipeline`
+    gives the live per-camera figures for /metrics."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -49,7 +52,7 @@ def create_app(
         store=store,
         hub=events,
         health=health or api_only_health,
-        metrics=build_registry(store, events),
+        metrics=build_registry(store, events, pipeline),
     )
     app.add_exception_handler(AlertNotFound, _not_found)
     app.add_exception_handler(InvalidTransition, _conflict)

@@ -1,13 +1,14 @@
 """Prometheus metrics of the API process, in a registry of its own (one per app)."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Gauge
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from custodywatch.api.events import EventHub
+from custodywatch.pipeline.health import PipelineFigures
 from custodywatch.store.alerts import AlertStore
 
 
@@ -28,9 +29,73 @@ class StoredAlertsCollector(Collector):
         yield family
 
 
-def build_registry(store: AlertStore, hub: EventHub) -> CollectorRegistry:
+class PipelineCollector(Collector):
+    """Per-camera and per-detector-worker figures, read from the health reports at scrape time."""
+
+    def __init__(self, figures: Callable[[], PipelineFigures]):
+        self._figures = figures
+
+    def collect(self) -> Iterator[Metric]:
+        figures = self._figures()
+        cam = ["camera"]
+
+        def gauge(name: str, doc: str, labels: list[str] = cam) -> GaugeMetricFamily:
+            return GaugeMetricFamily(f"custodywatch_{name}", doc, labels=labels)
+
+        def counter(name: str, doc: str, labels: list[str] = cam) -> CounterMetricFamily:
+            return CounterMetricFamily(f"custodywatch_{name}", doc, labels=labels)
+
+        connected = gauge("camera_connected", "1 while the reader holds a connection that delivers frames.")
+        fps_in = gauge("camera_fps_in", "Video frames received from the camera per second.")
+        fps_analysed = gauge("camera_fps_analysed", "Frames handed to the detector per second.")
+        last = gauge("camera_last_frame_timestamp_seconds", "Capture time of the newest frame (epoch).")
+        received = counter("camera_frames_received", "Video frames received from the camera.")
+        analysed = counter("camera_frames_analysed", "Frames the detector analysed.")
+        late = counter("camera_frames_late",
+                       "Frames analysed later than the staleness budget after their capture.")
+        dropped = counter("camera_frames_dropped", "Frames dropped before analysis, by where.",
+                          ["camera", "reason"])
+        reconnects = counter("camera_reconnects", "Connections to the camera lost or refused.")
+        for camera, f in sorted(figures.cameras.items()):
+            h = f.health
+            connected.add_metric([camera], float(h.connected))
+            fps_in.add_metric([camera], h.fps_in)
+            fps_analysed.add_metric([camera], h.fps_analysed)
+            if h.last_frame_at is not None:
+                last.add_metric([camera], h.last_frame_at)
+            received.add_metric([camera], h.received)
+            analysed.add_metric([camera], f.analysed)
+            late.add_metric([camera], f.late)
+            for reason, n in (("handoff", f.dropped_handoff), ("stale", f.dropped_stale),
+                              ("overwritten", f.dropped_overwritten)):
+                dropped.add_metric([camera, reason], n)
+            reconnects.add_metric([camera], h.reconnects)
+        yield from (connected, fps_in, fps_analysed, last, received, analysed, late, dropped, reconnects)
+
+        worker = ["worker"]
+        batch = gauge("detector_batch_size", "Frames in the latest batch.", worker)
+        cap = gauge("detector_batch_cap", "Largest batch that fits the staleness budget now.", worker)
+        inference = gauge("detector_inference_seconds", "Inference time of the latest batch.", worker)
+        age = gauge("detector_queue_age_seconds",
+                    "Capture-to-inference age of the oldest frame in the latest batch.", worker)
+        frames = counter("detector_frames", "Frames analysed by the worker.", worker)
+        batches = counter("detector_batches", "Batches run by the worker.", worker)
+        for name, d in sorted(figures.detectors.items()):
+            batch.add_metric([name], d.last_batch_size)
+            cap.add_metric([name], d.batch_cap)
+            inference.add_metric([name], d.last_inference_ms / 1000)
+            age.add_metric([name], d.last_queue_age_ms / 1000)
+            frames.add_metric([name], d.frames)
+            batches.add_metric([name], d.batches)
+        yield from (batch, cap, inference, age, frames, batches)
+
+
+def build_registry(store: AlertStore, hub: EventHub,
+                   pipeline: Callable[[], PipelineFigures] | None = None) -> CollectorRegistry:
     registry = CollectorRegistry()
     registry.register(StoredAlertsCollector(store))
+    if pipeline is not None:
+        registry.register(PipelineCollector(pipeline))
     clients = Gauge("custodywatch_sse_clients", "Open server-sent event streams.", registry=registry)
     clients.set_function(lambda: hub.subscriber_count)
     return registry

@@ -92,7 +92,9 @@ class DetectorConfig(StrictModel):
     model_dir: str | None = None
     # "auto" recognises the family from the ONNX outputs.
     family: Literal["auto", "yolox", "ultralytics", "ultralytics_pose"] = "auto"
-    input: tuple[InputSide, InputSide] = (416, 256)
+    # A width alone: the height follows each camera's aspect (416 -> 416x224 for 16:9), a
+    # multiple of 32. [width, height] fixes both.
+    input: InputSide | tuple[InputSide, InputSide] = 416
     providers: list[Provider] = Field(default_factory=_default_providers, min_length=1)
     score_threshold: float = Field(0.3, gt=0, lt=1)
     nms_iou: float = Field(0.45, gt=0, lt=1)
@@ -101,6 +103,9 @@ class DetectorConfig(StrictModel):
     batch_max: int = Field(16, ge=1, le=256)
     batch_window_ms: float = Field(5.0, ge=0, le=1000)
     stale_s: float = Field(0.5, gt=0, le=60)
+    # Detector processes; each runs one session. Two single-threaded workers use two cores with
+    # less CPU per frame than one two-threaded session (bench/capacity.py).
+    workers: int = Field(2, ge=1, le=16)
 
 
 class RolesConfig(StrictModel):
@@ -419,9 +424,15 @@ def redact_url(url: str) -> str:
     return f"{scheme}://***@{host}"
 
 
+def _input_text(size: int | tuple[int, int]) -> str:
+    if isinstance(size, int):
+        return f"{size} wide (height to each camera's aspect)"
+    return f"{size[0]}x{size[1]}"
+
+
 def summary(cfg: Config) -> str:
     n_zones = sum(len(c.zones) for c in cfg.cameras)
     return (f"site {cfg.site.id}/{cfg.site.box_id}: {len(cfg.rooms)} rooms, {len(cfg.cameras)} cameras, "
             f"{n_zones} zones, detector {cfg.detector.model} "
-            f"at {cfg.detector.input[0]}x{cfg.detector.input[1]}")
+            f"at {_input_text(cfg.detector.input)}")
 

@@ -37,7 +37,7 @@ log = logging.getLogger("custodywatch.service")
 CAMERAS_PER_READER = 8
 
 
-def reader_groups(cfg: Config, frames: str, health: str, service_id: str) -> list[ReaderGroup]:
+def reader_groups(cfg: Config, frames: list[str], health: str, service_id: str) -> list[ReaderGroup]:
     sources = [CameraSource(c.id, c.detect_url, c.fps) for c in cfg.cameras]
     return [
         ReaderGroup(f"reader-{i // CAMERAS_PER_READER}", sources[i:i + CAMERAS_PER_READER], frames, health,
@@ -96,20 +96,23 @@ def run_service(cfg: Config, host: str | None = None, port: int | None = None,
     migrate(db)
 
     run_dir = Path(tempfile.mkdtemp(prefix="custodywatch-"))
-    ep = {name: f"ipc://{run_dir / name}" for name in ("frames", "detections", "events", "health")}
+    ep = {name: f"ipc://{run_dir / name}" for name in ("detections", "events", "health")}
+    frames = [f"ipc://{run_dir / f'frames-{i}'}" for i in range(cfg.detector.workers)]
     service_id = str(os.getpid())
     health = HealthCollector(ep["health"], [c.id for c in cfg.cameras])
     health.start()
     components = [
         AnalyticsService(cfg, db_url, ep["detections"], ep["events"]),
-        DetectorService(cfg.detector, str(model_dir), ep["frames"], ep["detections"], ep["health"]),
-        *reader_groups(cfg, ep["frames"], ep["health"], service_id),
+        *(DetectorService(cfg.detector, str(model_dir), endpoint, ep["detections"], ep["health"],
+                          name=f"detector-{i}") for i, endpoint in enumerate(frames)),
+        *reader_groups(cfg, frames, ep["health"], service_id),
     ]
     supervisor = Supervisor(components)
     store = AlertStore(db, cfg.site.id, cfg.site.box_id)
     hub = EventHub()
     bridge = ZmqEventBridge(hub, store, ep["events"])
-    app = create_app(store, hub, health=lambda: _health_report(supervisor, health), bridge=bridge)
+    app = create_app(store, hub, health=lambda: _health_report(supervisor, health), bridge=bridge,
+                     pipeline=health.figures)
     server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"), hub)
 
     def request_stop(signum: int, _frame: object) -> None:

@@ -1,9 +1,14 @@
-"""The detector process: batches frames from every camera, drops stale ones, runs the model once
-per batch, and passes the detections on."""
+"""Detector worker processes: each batches frames from every camera, drops stale ones, runs the
+model once per batch, and passes the detections on.
+
+Readers push each frame to one of the workers (zmq round-robins over the connected peers and
+skips a full one), so more workers add throughput without a broker in between.
+"""
 from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from multiprocessing.synchronize import Event
 from pathlib import Path
@@ -17,42 +22,68 @@ from custodywatch.pipeline.shm import FrameRingReader
 
 log = logging.getLogger("custodywatch.detector")
 
+# A batch may take at most this share of the staleness budget, leaving the rest to queueing.
+BATCH_SHARE_OF_BUDGET = 0.4
+
+
+def _count(counter: dict[str, int], camera: str, n: int = 1) -> None:
+    counter[camera] = counter.get(camera, 0) + n
+
 
 @dataclass
 class BatchCollector:
-    """Collects frames for at most `window_s` after the first, up to `batch_max`, and sorts out
-    the ones older than the staleness budget."""
+    """Collects frames for at most `window_s` after the first, up to the batch cap, and sorts out
+    the ones captured longer ago than the staleness budget.
+
+    The cap follows the measured inference time per image, so that one batch fits in its share of
+    the budget: a slow box gets smaller batches, not stale ones.
+    """
 
     batch_max: int
     window_s: float
     stale_s: float
     stats: DetectorStats = field(default_factory=DetectorStats)
+    per_image_s: float | None = None
+
+    @property
+    def cap(self) -> int:
+        if self.per_image_s is None or self.per_image_s <= 0:
+            return self.batch_max
+        return max(1, min(self.batch_max, int(self.stale_s * BATCH_SHARE_OF_BUDGET / self.per_image_s)))
+
+    def timed(self, images: int, seconds: float) -> None:
+        """Feed back how long a batch of `images` took."""
+        sample = seconds / max(1, images)
+        self.per_image_s = sample if self.per_image_s is None else 0.8 * self.per_image_s + 0.2 * sample
 
     def collect(self, sock: zmq.Socket[bytes], poll_ms: int = 100) -> list[FrameReady]:
         if not sock.poll(poll_ms):
             return []
         batch: list[FrameReady] = [sock.recv_pyobj()]
+        cap = self.cap
         deadline = time.monotonic() + self.window_s
-        while len(batch) < self.batch_max:
+        while len(batch) < cap:
             remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
             if not sock.poll(remaining_ms):
                 break
             batch.append(sock.recv_pyobj())
-        return self._fresh(batch)
+        self.stats.batch_cap = cap
+        return self.fresh(batch, time.time())
 
-    def _fresh(self, batch: list[FrameReady]) -> list[FrameReady]:
-        now = time.time()
-        fresh = []
+    def fresh(self, batch: list[FrameReady], now: float) -> list[FrameReady]:
+        kept = []
         for msg in batch:
-            if now - msg.sent_at > self.stale_s:
-                self.stats.dropped_stale[msg.camera] = self.stats.dropped_stale.get(msg.camera, 0) + 1
+            if now - msg.wall > self.stale_s:
+                _count(self.stats.dropped_stale, msg.camera)
             else:
-                fresh.append(msg)
-        return fresh
+                kept.append(msg)
+        return kept
 
 
 @dataclass
 class DetectorService(Component):
+    """One detector worker: a process with its own model session and its own frames socket."""
+
     detector: DetectorConfig
     model_dir: str
     frames_endpoint: str
@@ -65,16 +96,17 @@ class DetectorService(Component):
 
         det = Detector.from_config(self.detector, Path(self.model_dir))
         det.warmup()
-        log.info("model %s (%s) on %s, input %dx%d", self.detector.model, det.family, ",".join(det.providers),
-                 *self.detector.input)
+        log.info("%s: model %s (%s) on %s", self.name, self.detector.model, det.family,
+                 ",".join(det.providers))
         collector = BatchCollector(self.detector.batch_max, self.detector.batch_window_ms / 1000,
-                                   self.detector.stale_s)
+                                   self.detector.stale_s, DetectorStats(worker=self.name))
         stats = collector.stats
         stats.providers = list(det.providers)
         frames = FrameRingReader()
         zctx = zmq.Context()
         pull = zctx.socket(zmq.PULL)
-        pull.setsockopt(zmq.RCVHWM, 64)
+        # Small: a frame waiting here is ageing; readers find a full worker and try the next.
+        pull.setsockopt(zmq.RCVHWM, 8)
         pull.bind(self.frames_endpoint)
         push = zctx.socket(zmq.PUSH)
         push.setsockopt(zmq.SNDHWM, 256)
@@ -91,19 +123,27 @@ class DetectorService(Component):
                 for msg in batch:
                     image = frames.read(msg.handle)
                     if image is None:
-                        overwritten = stats.dropped_overwritten
-                        overwritten[msg.camera] = overwritten.get(msg.camera, 0) + 1
+                        _count(stats.dropped_overwritten, msg.camera)
                         continue
                     images.append(image)
                     kept.append(msg)
                 if images:
+                    started = time.time()
                     t0 = time.perf_counter()
                     results = det.detect(images)
-                    stats.last_inference_ms = (time.perf_counter() - t0) * 1000
+                    elapsed = time.perf_counter() - t0
+                    collector.timed(len(images), elapsed)
+                    done = started + elapsed
+                    stats.last_inference_ms = elapsed * 1000
+                    stats.last_queue_age_ms = max(started - m.wall for m in kept) * 1000
                     stats.last_batch_size = len(images)
                     stats.batches += 1
                     stats.frames += len(images)
+                    for cam, n in Counter(m.camera for m in kept).items():
+                        _count(stats.analysed, cam, n)
                     for msg, image, dets in zip(kept, images, results, strict=True):
+                        if done - msg.wall > self.detector.stale_s:
+                            _count(stats.late, msg.camera)
                         h, w = image.shape[:2]
                         push.send_pyobj(FrameDetections(msg.camera, msg.wall, msg.index, (w, h), dets))
                 if time.monotonic() - last_report >= 1.0:

@@ -29,11 +29,15 @@ class FrameDetections:
 
 @dataclass
 class CameraHealth:
+    """A reader's report on one camera (sent every second)."""
+
     camera: str
     connected: bool = False
-    fps_in: float = 0.0
-    fps_analysed: float = 0.0
-    dropped: int = 0
+    fps_in: float = 0.0  # video packets received per second
+    fps_analysed: float = 0.0  # frames handed to the detector per second
+    received: int = 0
+    handed_off: int = 0
+    dropped: int = 0  # hand-off refused: every detector queue full
     last_frame_at: float | None = None
     reconnects: int = 0
     error: str | None = None
@@ -41,10 +45,19 @@ class CameraHealth:
 
 @dataclass
 class DetectorStats:
+    """One detector worker's counters since it started, and its latest batch."""
+
+    worker: str = "detector"
     frames: int = 0
     batches: int = 0
+    analysed: dict[str, int] = field(default_factory=dict)
+    # Analysed, but later than the staleness budget after capture: too late to count as on time.
+    late: dict[str, int] = field(default_factory=dict)
     dropped_stale: dict[str, int] = field(default_factory=dict)
     dropped_overwritten: dict[str, int] = field(default_factory=dict)
     last_batch_size: int = 0
     last_inference_ms: float = 0.0
+    # Age (capture to start of inference) of the oldest frame of the latest batch.
+    last_queue_age_ms: float = 0.0
+    batch_cap: int = 0
     providers: list[str] = field(default_factory=list)

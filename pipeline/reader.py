@@ -53,29 +53,34 @@ class _RateMeter:
 
 
 class CameraThread(threading.Thread):
-    def __init__(self, source: CameraSource, zctx: zmq.Context[zmq.Socket[bytes]], frames_endpoint: str,
-                 service_id: str, stop: Event, open_timeout_s: float, read_timeout_s: float):
+    def __init__(self, source: CameraSource, zctx: zmq.Context[zmq.Socket[bytes]],
+                 frames_endpoints: list[str], service_id: str, stop: Event, open_timeout_s: float,
+                 read_timeout_s: float):
         super().__init__(name=f"read-{source.id}", daemon=True)
         self.source = source
         self.health = CameraHealth(source.id)
-        self._zctx, self._endpoint, self._service_id = zctx, frames_endpoint, service_id
+        self._zctx, self._endpoints, self._service_id = zctx, frames_endpoints, service_id
         self._stop_event = stop
         self._timeouts = (open_timeout_s, read_timeout_s)
-        self._decoded = _RateMeter()
+        self._received = _RateMeter()
         self._analysed = _RateMeter()
         self._ring: FrameRing | None = None
         self._generation = 0
 
     def snapshot(self) -> CameraHealth:
-        self.health.fps_in = round(self._decoded.sample(), 2)
+        self.health.fps_in = round(self._received.sample(), 2)
         self.health.fps_analysed = round(self._analysed.sample(), 2)
+        self.health.received = self._received.count
+        self.health.handed_off = self._analysed.count
         return CameraHealth(**vars(self.health))
 
     def run(self) -> None:
         sock = self._zctx.socket(zmq.PUSH)
-        sock.setsockopt(zmq.SNDHWM, 4)
+        # Two frames per worker at most: a frame that waits longer than that is better dropped.
+        sock.setsockopt(zmq.SNDHWM, 2)
         sock.setsockopt(zmq.LINGER, 0)
-        sock.connect(self._endpoint)
+        for endpoint in self._endpoints:  # PUSH deals frames round-robin over the workers
+            sock.connect(endpoint)
         backoff = BACKOFF_START_S
         src = self.source
         try:
@@ -84,7 +89,7 @@ class CameraThread(threading.Thread):
                     for frame in read_frames(src.id, src.url, src.fps, realtime_files=True,
                                              open_timeout_s=self._timeouts[0],
                                              read_timeout_s=self._timeouts[1],
-                                             on_decoded=self._decoded.tick):
+                                             on_received=self._received.tick):
                         if not self.health.connected:
                             log.info("%s: connected to %s", src.id, redact_url(src.url))
                         self.health.connected, self.health.error = True, None
@@ -131,7 +136,7 @@ class ReaderGroup(Component):
 
     name: str
     cameras: list[CameraSource]
-    frames_endpoint: str
+    frames_endpoints: list[str]
     health_endpoint: str
     service_id: str
     open_timeout_s: float = 10.0
@@ -139,7 +144,7 @@ class ReaderGroup(Component):
 
     def run(self, stop: Event) -> None:
         zctx = zmq.Context()
-        threads = [CameraThread(cam, zctx, self.frames_endpoint, self.service_id, stop,
+        threads = [CameraThread(cam, zctx, self.frames_endpoints, self.service_id, stop,
                                 self.open_timeout_s, self.read_timeout_s) for cam in self.cameras]
         for t in threads:
             t.start()

@@ -80,10 +80,38 @@ def open_container(
     return container
 
 
+class KeyframeGate:
+    """Whether decoding keyframes alone still gives every analysed frame.
+
+    True when the last keyframe intervals were all within one analysis period, e.g. a camera
+    analysed at 1 fps with a 1 s GOP. The mode changes only at a keyframe: a P-frame decoded after
+    skipped ones would reference pictures the decoder never saw.
+    """
+
+    def __init__(self, fps: float, intervals: int = 2):
+        self.period = 1.0 / fps
+        self._intervals = intervals
+        self._keyframes: list[float] = []
+        self.keyframes_only = False
+
+    def keyframe(self, t: float) -> bool:
+        """Note a keyframe at stream time `t`; returns the mode until the next one."""
+        self._keyframes = [*self._keyframes[-self._intervals:], t]
+        gaps = [b - a for a, b in zip(self._keyframes, self._keyframes[1:], strict=False)]
+        # 5 % slack: a 1 s GOP on 90 kHz timestamps is not exactly 1 s.
+        self.keyframes_only = len(gaps) >= self._intervals and max(gaps) <= self.period * 1.05
+        return self.keyframes_only
+
+
 def read_frames(camera: str, url: str, fps: float, *, realtime_files: bool = False,
                 open_timeout_s: float = 10.0, read_timeout_s: float = 5.0,
-                on_decoded: Callable[[], None] | None = None) -> Iterator[Frame]:
+                on_received: Callable[[], None] | None = None,
+                keyframe_gate: bool = True) -> Iterator[Frame]:
     """Frames from one connection to `url`, sampled at `fps`, until it ends or fails.
+
+    Every connection gets a new decoder and a new stream-to-wall-clock mapping. Only frames the
+    analysis needs are decoded (keyframes alone when the GOP allows, see KeyframeGate) and only
+    the sampled ones are converted. `on_received` is called for every video packet that arrives.
 
     Raises SourceError when it cannot be opened, or when a file turns out to hold no decodable
     video. A live stream that ends (server gone) simply stops the iterator: the caller reconnects.
@@ -91,37 +119,51 @@ def read_frames(camera: str, url: str, fps: float, *, realtime_files: bool = Fal
     container = open_container(url, open_timeout_s, read_timeout_s)
     try:
         stream = container.streams.video[0]
-        stream.thread_type = "SLICE"  # frame threading adds latency and CPU for small streams
+        codec = stream.codec_context
+        # One thread per decoder: at sub-stream sizes threading costs more CPU than it saves.
+        stream.thread_type = "SLICE"
+        codec.thread_count = 1
         tb = float(stream.time_base) if stream.time_base else 1 / 90000
         sampler = FrameSampler(fps)
+        gate = KeyframeGate(fps) if keyframe_gate else None
+        keyframes_only = False
         first_pts: float | None = None
         anchor_wall = 0.0
         anchor_mono = time.monotonic()
         index = 0
         decoded_any = False
         try:
-            for frame in container.decode(stream):
-                decoded_any = True
-                if on_decoded is not None:
-                    on_decoded()
-                pts = frame.pts if frame.pts is not None else frame.dts
-                if pts is None:
-                    continue
-                t_stream = pts * tb
-                if first_pts is None:
-                    first_pts = t_stream
-                    anchor_wall = time.time()
-                    anchor_mono = time.monotonic()
-                rel = t_stream - first_pts
-                if realtime_files:
-                    delay = anchor_mono + rel - time.monotonic()
-                    if delay > 0:
-                        time.sleep(delay)
-                if not sampler.take(rel):
-                    continue
-                image = frame.to_ndarray(format="bgr24")
-                yield Frame(camera, image, rel, anchor_wall + rel, index)
-                index += 1
+            for packet in container.demux(stream):
+                if packet.size == 0:
+                    frames = codec.decode(None)  # end of a file: drain the decoder
+                else:
+                    if on_received is not None:
+                        on_received()
+                    if packet.is_keyframe and gate is not None and packet.pts is not None:
+                        keyframes_only = gate.keyframe(packet.pts * tb)
+                    if keyframes_only and not packet.is_keyframe:
+                        continue
+                    frames = codec.decode(packet)
+                for frame in frames:
+                    decoded_any = True
+                    pts = frame.pts if frame.pts is not None else frame.dts
+                    if pts is None:
+                        continue
+                    t_stream = pts * tb
+                    if first_pts is None:
+                        first_pts = t_stream
+                        anchor_wall = time.time()
+                        anchor_mono = time.monotonic()
+                    rel = t_stream - first_pts
+                    if realtime_files:
+                        delay = anchor_mono + rel - time.monotonic()
+                        if delay > 0:
+                            time.sleep(delay)
+                    if not sampler.take(rel):
+                        continue
+                    image = frame.to_ndarray(format="bgr24")
+                    yield Frame(camera, image, rel, anchor_wall + rel, index)
+                    index += 1
         except av.error.InvalidDataError as exc:
             if not decoded_any and not is_stream_url(url):
                 raise SourceError(f"{url}: not a video file ({exc})") from None

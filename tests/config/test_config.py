@@ -48,7 +48,7 @@ def problems(text: str) -> list[tuple[int, str, str]]:
 
 def test_valid_config_gets_defaults():
     cfg = parse_config(VALID)
-    assert cfg.detector.input == (416, 256)
+    assert cfg.detector.input == 416
     assert cfg.roles.enter_s == 1.5 and cfg.roles.exit_s == 5
     assert cfg.camera("cam-h1").fps == 2
     assert [c.id for c in cfg.cameras_in("holding-1")] == ["cam-h1"]
