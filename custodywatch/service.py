@@ -31,6 +31,7 @@ from custodywatch.pipeline.health import HealthCollector
 from custodywatch.pipeline.reader import CameraSource, ReaderGroup
 from custodywatch.pipeline.shm import sweep_stale
 from custodywatch.pipeline.supervisor import Supervisor
+from custodywatch.vocabulary import Zone
 
 log = logging.getLogger("custodywatch.service")
 
@@ -38,12 +39,18 @@ CAMERAS_PER_READER = 8
 
 
 def reader_groups(cfg: Config, frames: list[str], health: str, service_id: str) -> list[ReaderGroup]:
-    sources = [CameraSource(c.id, c.detect_url, c.fps) for c in cfg.cameras]
+    sources = [CameraSource(c.id, c.detect_url, c.fps, worker=i % len(frames))
+               for i, c in enumerate(cfg.cameras)]
     return [
         ReaderGroup(f"reader-{i // CAMERAS_PER_READER}", sources[i:i + CAMERAS_PER_READER], frames, health,
                     service_id)
         for i in range(0, len(sources), CAMERAS_PER_READER)
     ]
+
+
+def motion_cameras(cfg: Config) -> frozenset[str]:
+    """Cameras whose frames need motion energy per person: those watching a guard post."""
+    return frozenset(c.id for c in cfg.cameras if Zone.GUARD_POST in c.zones)
 
 
 class _Server(ApiServer):
@@ -104,7 +111,8 @@ def run_service(cfg: Config, host: str | None = None, port: int | None = None,
     components = [
         AnalyticsService(cfg, db_url, ep["detections"], ep["events"]),
         *(DetectorService(cfg.detector, str(model_dir), endpoint, ep["detections"], ep["health"],
-                          name=f"detector-{i}") for i, endpoint in enumerate(frames)),
+                          name=f"detector-{i}", motion_cameras=motion_cameras(cfg))
+          for i, endpoint in enumerate(frames)),
         *reader_groups(cfg, frames, ep["health"], service_id),
     ]
     supervisor = Supervisor(components)

@@ -1,24 +1,30 @@
 """Detector worker processes: each batches frames from every camera, drops stale ones, runs the
 model once per batch, and passes the detections on.
 
-Readers push each frame to one of the workers (zmq round-robins over the connected peers and
-skips a full one), so more workers add throughput without a broker in between.
+Each camera is analysed by one worker (its frames stay in order, and per-camera state such as the
+motion meter lives there); cameras are spread over the workers, so more workers add throughput
+without a broker in between.
 """
 from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from multiprocessing.synchronize import Event
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import numpy as np
 import zmq
 
 from custodywatch.config import DetectorConfig
 from custodywatch.pipeline.messages import DetectorStats, FrameDetections, FrameReady
 from custodywatch.pipeline.process import Component
 from custodywatch.pipeline.shm import FrameRingReader
+from custodywatch.rules.motion import MOTION_KEY, MotionMeter
+
+if TYPE_CHECKING:
+    from custodywatch.models.detector import Detector
 
 log = logging.getLogger("custodywatch.detector")
 
@@ -90,8 +96,10 @@ class DetectorService(Component):
     detections_endpoint: str
     health_endpoint: str
     name: str = "detector"
+    motion_cameras: frozenset[str] = frozenset()
 
     def run(self, stop: Event) -> None:
+        # Imported here: the service's main process never loads onnxruntime.
         from custodywatch.models.detector import Detector
 
         det = Detector.from_config(self.detector, Path(self.model_dir))
@@ -102,10 +110,11 @@ class DetectorService(Component):
                                    self.detector.stale_s, DetectorStats(worker=self.name))
         stats = collector.stats
         stats.providers = list(det.providers)
+        meters: dict[str, MotionMeter] = {}
         frames = FrameRingReader()
         zctx = zmq.Context()
         pull = zctx.socket(zmq.PULL)
-        # Small: a frame waiting here is ageing; readers find a full worker and try the next.
+        # Small: a frame waiting here is ageing; when it is full the readers drop (and count).
         pull.setsockopt(zmq.RCVHWM, 8)
         pull.bind(self.frames_endpoint)
         push = zctx.socket(zmq.PUSH)
@@ -128,24 +137,8 @@ class DetectorService(Component):
                     images.append(image)
                     kept.append(msg)
                 if images:
-                    started = time.time()
-                    t0 = time.perf_counter()
-                    results = det.detect(images)
-                    elapsed = time.perf_counter() - t0
-                    collector.timed(len(images), elapsed)
-                    done = started + elapsed
-                    stats.last_inference_ms = elapsed * 1000
-                    stats.last_queue_age_ms = max(started - m.wall for m in kept) * 1000
-                    stats.last_batch_size = len(images)
-                    stats.batches += 1
-                    stats.frames += len(images)
-                    for cam, n in Counter(m.camera for m in kept).items():
-                        _count(stats.analysed, cam, n)
-                    for msg, image, dets in zip(kept, images, results, strict=True):
-                        if done - msg.wall > self.detector.stale_s:
-                            _count(stats.late, msg.camera)
-                        h, w = image.shape[:2]
-                        push.send_pyobj(FrameDetections(msg.camera, msg.wall, msg.index, (w, h), dets))
+                    for out in self._analyse(det, collector, kept, images, meters):
+                        push.send_pyobj(out)
                 if time.monotonic() - last_report >= 1.0:
                     last_report = time.monotonic()
                     try:
@@ -155,3 +148,29 @@ class DetectorService(Component):
         finally:
             frames.close()
             zctx.destroy(linger=0)
+
+    def _analyse(self, det: Detector, collector: BatchCollector, batch: list[FrameReady],
+                 images: list[np.ndarray], meters: dict[str, MotionMeter]) -> list[FrameDetections]:
+        stats = collector.stats
+        started = time.time()
+        t0 = time.perf_counter()
+        results = det.detect(images)
+        elapsed = time.perf_counter() - t0
+        collector.timed(len(images), elapsed)
+        done = started + elapsed
+        stats.last_inference_ms = elapsed * 1000
+        stats.last_queue_age_ms = max(started - m.wall for m in batch) * 1000
+        stats.last_batch_size = len(images)
+        stats.batches += 1
+        stats.frames += len(images)
+        out = []
+        for msg, image, dets in zip(batch, images, results, strict=True):
+            _count(stats.analysed, msg.camera)
+            if done - msg.wall > self.detector.stale_s:
+                _count(stats.late, msg.camera)
+            if msg.camera in self.motion_cameras:
+                meter = meters.setdefault(msg.camera, MotionMeter())
+                dets.data[MOTION_KEY] = meter.measure(image, dets.xyxy)
+            size = (image.shape[1], image.shape[0])
+            out.append(FrameDetections(msg.camera, msg.wall, msg.index, size, dets, msg.view))
+        return out

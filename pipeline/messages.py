@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import supervision as sv
 
 from custodywatch.pipeline.shm import FrameHandle
+from custodywatch.rules.view import ViewSample
 
 
 @dataclass(frozen=True)
@@ -15,7 +16,8 @@ class FrameReady:
     stream_s: float
     wall: float  # the frame's time on the box's one clock
     index: int
-    sent_at: float  # wall-clock time the reader handed it off, for the staleness budget
+    sent_at: float  # wall-clock time the reader handed it off
+    view: ViewSample | None = None  # measured by the reader, for video_loss
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,8 @@ class FrameDetections:
     wall: float
     index: int
     size: tuple[int, int]  # (width, height) of the analysed frame
-    detections: sv.Detections
+    detections: sv.Detections  # data[MOTION_KEY]: motion energy per box, where the camera needs it
+    view: ViewSample | None = None
 
 
 @dataclass

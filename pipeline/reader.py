@@ -20,6 +20,7 @@ from custodywatch.pipeline.messages import CameraHealth, FrameReady
 from custodywatch.pipeline.process import Component
 from custodywatch.pipeline.shm import FrameRing, segment_prefix
 from custodywatch.pipeline.source import SourceError, read_frames
+from custodywatch.rules.view import measure_view
 
 log = logging.getLogger("custodywatch.reader")
 
@@ -32,6 +33,7 @@ class CameraSource:
     id: str
     url: str
     fps: float
+    worker: int = 0  # the detector worker that analyses this camera, in order
 
 
 class _RateMeter:
@@ -54,12 +56,12 @@ class _RateMeter:
 
 class CameraThread(threading.Thread):
     def __init__(self, source: CameraSource, zctx: zmq.Context[zmq.Socket[bytes]],
-                 frames_endpoints: list[str], service_id: str, stop: Event, open_timeout_s: float,
+                 frames_endpoint: str, service_id: str, stop: Event, open_timeout_s: float,
                  read_timeout_s: float):
         super().__init__(name=f"read-{source.id}", daemon=True)
         self.source = source
         self.health = CameraHealth(source.id)
-        self._zctx, self._endpoints, self._service_id = zctx, frames_endpoints, service_id
+        self._zctx, self._endpoint, self._service_id = zctx, frames_endpoint, service_id
         self._stop_event = stop
         self._timeouts = (open_timeout_s, read_timeout_s)
         self._received = _RateMeter()
@@ -76,11 +78,10 @@ class CameraThread(threading.Thread):
 
     def run(self) -> None:
         sock = self._zctx.socket(zmq.PUSH)
-        # Two frames per worker at most: a frame that waits longer than that is better dropped.
+        # A frame that would wait behind two others is better dropped (and counted).
         sock.setsockopt(zmq.SNDHWM, 2)
         sock.setsockopt(zmq.LINGER, 0)
-        for endpoint in self._endpoints:  # PUSH deals frames round-robin over the workers
-            sock.connect(endpoint)
+        sock.connect(self._endpoint)
         backoff = BACKOFF_START_S
         src = self.source
         try:
@@ -122,7 +123,7 @@ class CameraThread(threading.Thread):
             name = f"{segment_prefix(self._service_id)}{self.source.id}-{self._generation}"
             self._ring = FrameRing(name, h, w)
         handle = self._ring.write(image)
-        msg = FrameReady(self.source.id, handle, stream_s, wall, index, time.time())
+        msg = FrameReady(self.source.id, handle, stream_s, wall, index, time.time(), measure_view(image))
         try:
             sock.send_pyobj(msg, flags=zmq.NOBLOCK)
             self._analysed.tick()
@@ -144,7 +145,10 @@ class ReaderGroup(Component):
 
     def run(self, stop: Event) -> None:
         zctx = zmq.Context()
-        threads = [CameraThread(cam, zctx, self.frames_endpoints, self.service_id, stop,
+        # One worker per camera keeps its frames in order (the tracker and the motion meter need
+        # consecutive frames); many cameras spread the load over the workers.
+        threads = [CameraThread(cam, zctx, self.frames_endpoints[cam.worker % len(self.frames_endpoints)],
+                                self.service_id, stop,
                                 self.open_timeout_s, self.read_timeout_s) for cam in self.cameras]
         for t in threads:
             t.start()
