@@ -19,7 +19,7 @@ from custodywatch.config import redact_url
 from custodywatch.pipeline.messages import CameraHealth, FrameReady
 from custodywatch.pipeline.process import Component
 from custodywatch.pipeline.shm import FrameRing, segment_prefix
-from custodywatch.pipeline.source import SourceError, read_frames
+from custodywatch.pipeline.source import SourceCounters, SourceError, read_frames
 from custodywatch.rules.view import measure_view
 
 log = logging.getLogger("custodywatch.reader")
@@ -37,20 +37,18 @@ class CameraSource:
 
 
 class _RateMeter:
+    """A rate over the last second or more of a count that only grows."""
+
     def __init__(self) -> None:
-        self.count = 0
         self._t0 = time.monotonic()
         self._c0 = 0
         self.rate = 0.0
 
-    def tick(self) -> None:
-        self.count += 1
-
-    def sample(self) -> float:
+    def sample(self, count: int) -> float:
         now = time.monotonic()
         if now - self._t0 >= 1.0:
-            self.rate = (self.count - self._c0) / (now - self._t0)
-            self._t0, self._c0 = now, self.count
+            self.rate = (count - self._c0) / (now - self._t0)
+            self._t0, self._c0 = now, count
         return self.rate
 
 
@@ -64,17 +62,25 @@ class CameraThread(threading.Thread):
         self._zctx, self._endpoint, self._service_id = zctx, frames_endpoint, service_id
         self._stop_event = stop
         self._timeouts = (open_timeout_s, read_timeout_s)
-        self._received = _RateMeter()
-        self._analysed = _RateMeter()
+        self.counters = SourceCounters()
+        self._handed_off = 0
+        self._received_rate = _RateMeter()
+        self._analysed_rate = _RateMeter()
         self._ring: FrameRing | None = None
         self._generation = 0
 
     def snapshot(self) -> CameraHealth:
-        self.health.fps_in = round(self._received.sample(), 2)
-        self.health.fps_analysed = round(self._analysed.sample(), 2)
-        self.health.received = self._received.count
-        self.health.handed_off = self._analysed.count
-        return CameraHealth(**vars(self.health))
+        self.health.fps_in = round(self._received_rate.sample(self.counters.received), 2)
+        self.health.fps_analysed = round(self._analysed_rate.sample(self._handed_off), 2)
+        self.health.received = self.counters.received
+        self.health.handed_off = self._handed_off
+        report = CameraHealth(**vars(self.health))
+        # A stalled server keeps the socket open and the read blocked until its timeout fails it;
+        # the watch desk should not wait that long to see the camera is gone.
+        before_last = self.counters.previous_packet_at
+        if report.connected and (before_last is None or time.monotonic() - before_last > self._timeouts[1]):
+            report.connected = False
+        return report
 
     def run(self) -> None:
         sock = self._zctx.socket(zmq.PUSH)
@@ -90,7 +96,7 @@ class CameraThread(threading.Thread):
                     for frame in read_frames(src.id, src.url, src.fps, realtime_files=True,
                                              open_timeout_s=self._timeouts[0],
                                              read_timeout_s=self._timeouts[1],
-                                             on_received=self._received.tick):
+                                             counters=self.counters):
                         if not self.health.connected:
                             log.info("%s: connected to %s", src.id, redact_url(src.url))
                         self.health.connected, self.health.error = True, None
@@ -126,7 +132,7 @@ class CameraThread(threading.Thread):
         msg = FrameReady(self.source.id, handle, stream_s, wall, index, time.time(), measure_view(image))
         try:
             sock.send_pyobj(msg, flags=zmq.NOBLOCK)
-            self._analysed.tick()
+            self._handed_off += 1
         except zmq.Again:
             self.health.dropped += 1
 

@@ -7,7 +7,7 @@ this connection (the clock of the live service). Only the sampled frames are con
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +20,19 @@ from custodywatch.config import redact_url
 
 class SourceError(Exception):
     """A source that cannot be read: the message names it (credentials hidden) and why."""
+
+
+@dataclass
+class SourceCounters:
+    """What one source did, across its connections: video packets received and frames decoded."""
+
+    received: int = 0
+    decoded: int = 0
+    # time.monotonic() of the two latest packets. When a server stalls, FFmpeg's RTSP demuxer
+    # still hands out the one packet it held back when its read times out: a stall shows as the
+    # second-latest packet getting old.
+    last_packet_at: float | None = None
+    previous_packet_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -105,13 +118,13 @@ class KeyframeGate:
 
 def read_frames(camera: str, url: str, fps: float, *, realtime_files: bool = False,
                 open_timeout_s: float = 10.0, read_timeout_s: float = 5.0,
-                on_received: Callable[[], None] | None = None,
+                counters: SourceCounters | None = None,
                 keyframe_gate: bool = True) -> Iterator[Frame]:
     """Frames from one connection to `url`, sampled at `fps`, until it ends or fails.
 
     Every connection gets a new decoder and a new stream-to-wall-clock mapping. Only frames the
     analysis needs are decoded (keyframes alone when the GOP allows, see KeyframeGate) and only
-    the sampled ones are converted. `on_received` is called for every video packet that arrives.
+    the sampled ones are converted. `counters`, when given, counts packets and decoded frames.
 
     Raises SourceError when it cannot be opened, or when a file turns out to hold no decodable
     video. A live stream that ends (server gone) simply stops the iterator: the caller reconnects.
@@ -132,13 +145,15 @@ def read_frames(camera: str, url: str, fps: float, *, realtime_files: bool = Fal
         anchor_mono = time.monotonic()
         index = 0
         decoded_any = False
+        counts = counters if counters is not None else SourceCounters()
+        live = realtime_files or is_stream_url(url)
         try:
             for packet in container.demux(stream):
                 if packet.size == 0:
                     frames = codec.decode(None)  # end of a file: drain the decoder
                 else:
-                    if on_received is not None:
-                        on_received()
+                    counts.received += 1
+                    counts.previous_packet_at, counts.last_packet_at = counts.last_packet_at, time.monotonic()
                     if packet.is_keyframe and gate is not None and packet.pts is not None:
                         keyframes_only = gate.keyframe(packet.pts * tb)
                     if keyframes_only and not packet.is_keyframe:
@@ -146,6 +161,7 @@ def read_frames(camera: str, url: str, fps: float, *, realtime_files: bool = Fal
                     frames = codec.decode(packet)
                 for frame in frames:
                     decoded_any = True
+                    counts.decoded += 1
                     pts = frame.pts if frame.pts is not None else frame.dts
                     if pts is None:
                         continue
@@ -161,6 +177,11 @@ def read_frames(camera: str, url: str, fps: float, *, realtime_files: bool = Fal
                             time.sleep(delay)
                     if not sampler.take(rel):
                         continue
+                    if live:
+                        # A server may send a backlog on connect (from its last keyframe on), in a
+                        # burst: the frame that came with the least delay bounds the mapping best,
+                        # and no frame is stamped later than its arrival.
+                        anchor_wall = min(anchor_wall, time.time() - rel)
                     image = frame.to_ndarray(format="bgr24")
                     yield Frame(camera, image, rel, anchor_wall + rel, index)
                     index += 1
