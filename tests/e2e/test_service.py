@@ -11,9 +11,20 @@ import sys
 import httpx
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 from service_process import assert_nothing_left, descendants, stop_within, wait_for_alert, wait_ready
 
 from custodywatch.rtsp_server import RtspLoopServer
+
+
+def _samples(text: str) -> dict[tuple[str, str], float]:
+    """Prometheus text -> {(sample name, camera or worker label): value}."""
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            label = sample.labels.get("camera") or sample.labels.get("worker") or ""
+            out[(sample.name, label)] = sample.value
+    return out
 
 
 @pytest.fixture
@@ -47,6 +58,11 @@ def test_run_raises_the_alert_and_stops_cleanly(served_scene, tmp_path):
         health = httpx.get(base + "healthz", timeout=10)
         assert health.status_code == 200, health.text
         assert json.loads(health.text)["cameras"][cam]["connected"] is True
+        metrics = _samples(httpx.get(base + "metrics", timeout=10).text)
+        assert metrics[("custodywatch_camera_connected", cam)] == 1
+        assert metrics[("custodywatch_camera_frames_analysed_total", cam)] > 0
+        assert metrics[("custodywatch_camera_fps_in", cam)] > 0
+        assert metrics[("custodywatch_detector_batches_total", "detector-0")] > 0
         # A watch-desk page keeps its event stream open; it must not hold the shutdown up.
         host, port = base.removeprefix("http://").rstrip("/").split(":")
         page_stream = socket.create_connection((host, int(port)), timeout=5)
