@@ -24,7 +24,7 @@ from custodywatch.models.detector import Detector
 from custodywatch.models.providers import PROVIDER_NAMES
 
 BATCHES = (1, 4, 8)
-SIZES = ((320, 192), (416, 256), (416, 416), (640, 384))
+SIZES = ((320, 192), (416, 224), (416, 256), (416, 416), (640, 384))
 THREADS = (1, 2)
 FRAME = (640, 360)
 

@@ -13,8 +13,9 @@ import supervision as sv
 
 from custodywatch.config import DetectorConfig
 from custodywatch.models.backends import recognise_family
-from custodywatch.models.detector import Detector, ModelNotFoundError, resolve_model
+from custodywatch.models.detector import Detector, ModelNotFoundError, fitted_input, resolve_model
 from custodywatch.models.providers import ProviderUnavailableError, select_providers
+from custodywatch.models.session import BatchRunner
 from custodywatch.paths import shared_dir
 
 MODELS = shared_dir() / "models"
@@ -151,6 +152,42 @@ def test_batch_gives_the_same_as_one_by_one(name: str, photos: dict[str, np.ndar
         np.testing.assert_array_equal(together.class_id, alone.class_id)
         if "keypoints" in alone.data:
             np.testing.assert_allclose(together.data["keypoints"], alone.data["keypoints"], atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "frame, expected",
+    [((640, 360), (416, 224)), ((1920, 1080), (416, 224)), ((640, 480), (416, 320)), ((352, 288), (416, 352)),
+     ((1080, 1920), (416, 736))],
+)
+def test_width_alone_fits_the_input_height_to_each_cameras_aspect(frame, expected) -> None:
+    assert fitted_input(416, frame) == expected
+
+
+def test_cameras_of_different_aspects_share_a_call(photos: dict[str, np.ndarray]) -> None:
+    detector = Detector(model(YOLOX), input_size=416, providers=["cpu"])
+    wide = cv2.resize(photos["photos/zidane.jpg"], (640, 360))
+    square = cv2.resize(photos["photos/bus.jpg"], (480, 480))
+    together = detector.detect([wide, square, wide])
+    for img, found in zip([wide, square, wide], together, strict=True):
+        (alone,) = detector.detect([img])
+        np.testing.assert_allclose(found.xyxy, alone.xyxy, atol=1e-3)
+    assert len(together[1]) >= 3  # the bus photo's people
+    assert detector.input_for((640, 360)) == (416, 224)
+
+
+@pytest.mark.parametrize("name", [YOLOX, POSE])
+def test_io_binding_gives_what_plain_run_gives(name: str, photos: dict[str, np.ndarray]) -> None:
+    """The GPU path binds inputs and outputs; on the CPU provider the same binding code runs."""
+    detector = Detector(model(name), input_size=(416, 256), providers=["cpu"])
+    blob, _ = detector._backend((416, 256)).preprocess(list(photos.values()))
+    session = detector._runner._session
+    plain, bound = BatchRunner(session, bound=False), BatchRunner(session, bound=True)
+    assert plain.device == bound.device == "cpu" and not BatchRunner(session).bound
+    expected = plain.run(blob)
+    np.testing.assert_allclose(bound.run(blob), expected, atol=1e-4)
+    # A second batch of the same shape reuses the bound input buffer: no stale data from the first.
+    flipped = np.ascontiguousarray(blob[::-1])
+    np.testing.assert_allclose(bound.run(flipped), plain.run(flipped), atol=1e-4)
 
 
 def test_classes_none_keeps_other_classes(photos: dict[str, np.ndarray]) -> None:
