@@ -1,0 +1,120 @@
+"""End to end: `video_loss` raised by the live pipeline and cleared when video returns, for a
+covered lens in the stream and for a camera (RTSP server) that stalls."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import httpx
+import numpy as np
+import pytest
+import yaml
+from service_process import stop_within, wait_ready
+
+from custodywatch.rtsp_server import RtspLoopServer
+
+FPS = 10
+LOSS_AFTER_S = 4
+SECONDS = {"seen": 14, "covered": 12, "seen again": 16}
+
+
+def write_covered_camera(path: Path) -> Path:
+    """A room with some life in it (sensor noise), the lens covered for a while, then uncovered."""
+    rng = np.random.default_rng(3)
+    room = np.repeat(np.repeat(rng.integers(30, 220, (45, 80, 3), np.uint8), 8, axis=0), 8, axis=1)
+    with av.open(str(path), mode="w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=FPS)
+        stream.width, stream.height = 640, 360
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"bf": "0", "g": str(FPS), "preset": "veryfast"}
+        n = 0
+        for phase, seconds in SECONDS.items():
+            for _ in range(seconds * FPS):
+                if phase == "covered":
+                    image = np.full((360, 640, 3), 4, np.uint8)
+                else:
+                    noise = rng.integers(-6, 7, room.shape, np.int16)
+                    image = np.clip(room.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+                frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+                frame.pts, frame.time_base = n, Fraction(1, FPS)
+                container.mux(stream.encode(frame))
+                n += 1
+        container.mux(stream.encode(None))
+    return path
+
+
+def _video_losses(base: str) -> list[dict[str, Any]]:
+    items = httpx.get(base + "api/alerts", timeout=10).json()["items"]
+    return [a for a in items if a["rule"] == "video_loss"]
+
+
+def _wait(what: str, condition, timeout_s: float, log: Path) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(1)
+    pytest.fail(f"{what} not seen within {timeout_s} s:\n" + log.read_text()[-3000:])
+
+
+@pytest.fixture
+def service(tmp_path: Path):
+    video = write_covered_camera(tmp_path / "covered.mp4")
+    with RtspLoopServer({"cam-c1": video}) as server:
+        cfg = {
+            "site": {"id": "test", "box_id": "box1"},
+            "rooms": [{"id": "corridor-1", "type": "corridor",
+                       # No cooldown: the stall follows the covered lens within seconds.
+                       "rules": {"video_loss": {"after_s": LOSS_AFTER_S, "cooldown_s": 0}}}],
+            "cameras": [{"id": "cam-c1", "room": "corridor-1", "detect_url": server.url("cam-c1"), "fps": 2}],
+        }
+        config = tmp_path / "cameras.yaml"
+        config.write_text(yaml.safe_dump(cfg))
+        env = dict(os.environ, CUSTODYWATCH_DATA=str(tmp_path / "data"))
+        log_path = tmp_path / "service.log"
+        with log_path.open("w") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "custodywatch.cli", "run", "--config", str(config), "--port", "0"],
+                stdout=subprocess.PIPE, stderr=log, text=True, env=env)
+            try:
+                yield wait_ready(proc), server, log_path
+            finally:
+                stop_within(proc, signal.SIGTERM)
+
+
+def test_covered_lens_and_stalled_camera_raise_video_loss_and_clear_when_video_returns(service) -> None:
+    base, server, log = service
+    loop_s = sum(SECONDS.values())
+    # The lens is covered once per loop of the file: an alert that fires and then ends.
+    covered = _wait("video_loss for the covered lens, ended",
+                    lambda: [a for a in _video_losses(base) if a["ended_at"] is not None],
+                    2 * loop_s + 30, log)
+    alert = covered[0]
+    assert alert["camera"] == "cam-c1" and alert["severity"] == "alarm"
+    held = alert["ended_at_epoch"] - alert["condition_started_at_epoch"]
+    assert SECONDS["covered"] - 3 <= held <= SECONDS["covered"] + 8, alert
+    assert alert["fired_at_epoch"] - alert["condition_started_at_epoch"] == pytest.approx(LOSS_AFTER_S, abs=1)
+
+    # Now the camera stops sending (server stalled with its socket open).
+    seen = {a["id"] for a in _video_losses(base)}
+    assert server.pid is not None
+    os.kill(server.pid, signal.SIGSTOP)
+    stalled_at = time.time()
+    try:
+        fresh = _wait("video_loss for the stalled camera",
+                      lambda: [a for a in _video_losses(base) if a["id"] not in seen and a["active"]],
+                      40, log)
+    finally:
+        os.kill(server.pid, signal.SIGCONT)
+    # Fired within the threshold of the last frame plus the server's in-flight backlog (~2.5 s).
+    assert fresh[0]["fired_at_epoch"] - stalled_at <= LOSS_AFTER_S + 8
+    _wait("the stall's video_loss ending once frames return",
+          lambda: [a for a in _video_losses(base) if a["id"] == fresh[0]["id"] and not a["active"]], 60, log)
