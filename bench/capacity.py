@@ -27,6 +27,7 @@ import argparse
 import contextlib
 import os
 import queue
+import shutil
 import sys
 import tempfile
 import threading
@@ -207,7 +208,7 @@ def bench_config(urls: list[str], detector: DetectorConfig) -> Config:
 
 
 def run_pipeline(n: int, server: RtspLoopServer, detector: DetectorConfig, model_dir: Path,
-                 per_reader: int, warmup_s: float, window_s: float) -> Trial:
+                 per_reader: int, warmup_s: float, window_s: float, record: bool = False) -> Trial:
     cfg = bench_config([server.url(f"cam{i}") for i in range(n)], detector)
     run_dir = Path(tempfile.mkdtemp(prefix="capacity-"))
     detections = f"ipc://{run_dir / 'detections'}"
@@ -227,15 +228,22 @@ def run_pipeline(n: int, server: RtspLoopServer, detector: DetectorConfig, model
         *(ReaderGroup(f"reader-{i // per_reader}", sources[i:i + per_reader], frames, health, service_id)
           for i in range(0, n, per_reader)),
     ]
+    if record:
+        # Every camera's stream recorded as the service does it: remuxed into the archive.
+        from custodywatch.recorder.service import RecordedCamera, RecorderService
+
+        recorded = [RecordedCamera(c.id, c.detect_url, c.room) for c in cfg.cameras]
+        components.insert(0, RecorderService(recorded, str(run_dir / "archive"), data_dir=str(run_dir)))
     supervisor = Supervisor(components)
     analyzers = {c.id: CameraAnalyzer(c, cfg.room(c.room).type, cfg.roles) for c in cfg.cameras}
     engine = RuleEngine(cfg)
     tallies = {c.id: CameraTally() for c in cfg.cameras}
     def parts() -> dict[str, list[int]]:
-        groups: dict[str, list[int]] = {"rules": [os.getpid()], "detector": [], "readers": []}
+        groups: dict[str, list[int]] = {"rules": [os.getpid()], "detector": [], "readers": [], "recorder": []}
         for c in supervisor.children:
             if c.process is not None:
-                groups["detector" if c.name.startswith("detector") else "readers"].append(c.process.pid)
+                part = next(p for p in ("detector", "recorder", "reader") if c.name.startswith(p))
+                groups["readers" if part == "reader" else part].append(c.process.pid)
         return groups
 
     cpu = CpuWindow(parts)
@@ -275,6 +283,7 @@ def run_pipeline(n: int, server: RtspLoopServer, detector: DetectorConfig, model
         supervisor.stop()
         zctx.destroy(linger=0)
         sweep_stale()
+        shutil.rmtree(run_dir, ignore_errors=True)
     assert measured is not None
     return tally(tallies, (start, end), n, *measured)
 
@@ -360,20 +369,48 @@ def run_naive(n: int, server: RtspLoopServer, model: Path, warmup_s: float, wind
 
 # --- isolated cost -------------------------------------------------------------------------------
 
-def isolated_cost(stream: Path, detector: DetectorConfig, model_dir: Path, batch: int) -> tuple[float, float]:
-    """(decode CPU seconds per camera-second at FPS, model CPU seconds per frame), one core, alone."""
-    t0 = time.process_time()
-    with av.open(str(stream)) as container:
+@dataclass(frozen=True)
+class IsolatedCost:
+    """CPU seconds, one core, nothing else running in the process."""
+
+    decode_file: float  # per camera-second: decode every frame of the file, convert the sampled ones
+    decode_stream: float  # per camera-second: the same from the RTSP server (network demux included)
+    model: float  # per analysed frame: Detector.detect at the service's batch size
+
+    @property
+    def per_frame(self) -> float:
+        """Getting one analysed frame off the camera and through the model: the floor."""
+        return self.decode_stream / FPS + self.model
+
+
+def _decode_cpu(url: str, seconds: float | None) -> float:
+    """CPU seconds per second of stream to decode it all and convert the frames analysis samples."""
+    options = {"rtsp_transport": "tcp"} if url.startswith("rtsp") else {}
+    with av.open(url, options=options, timeout=(10, 10)) as container:
         video = container.streams.video[0]
         video.thread_type = "SLICE"
         video.codec_context.thread_count = 1
         step = STREAM_FPS / FPS
         decoded = 0
+        started: float | None = None
         for frame in container.decode(video):
+            if started is None:  # skip the connect: the server's backlog comes in a burst
+                started = time.process_time()
+                wall = time.monotonic()
             if decoded % step < 1:
                 frame.to_ndarray(format="bgr24")
             decoded += 1
-    decode = (time.process_time() - t0) / (decoded / STREAM_FPS)
+            if seconds is not None and time.monotonic() - wall >= seconds:
+                break
+    assert started is not None
+    return (time.process_time() - started) / (decoded / STREAM_FPS)
+
+
+def isolated_cost(stream: Path, detector: DetectorConfig, model_dir: Path, batch: int) -> IsolatedCost:
+    decode_file = _decode_cpu(str(stream), None)
+    with serving(stream, 1) as server:
+        time.sleep(2.5)  # past the first keyframe backlog
+        decode_stream = _decode_cpu(server.url("cam0"), 20)
     det = Detector.from_config(detector, model_dir)
     with av.open(str(stream)) as container:
         images = [f.to_ndarray(format="bgr24") for _, f in zip(range(batch), container.decode(video=0),
@@ -384,7 +421,7 @@ def isolated_cost(stream: Path, detector: DetectorConfig, model_dir: Path, batch
     for _ in range(runs):
         det.detect(images)
     model = (time.process_time() - t0) / (runs * len(images))
-    return decode, model
+    return IsolatedCost(decode_file, decode_stream, model)
 
 
 # --- search --------------------------------------------------------------------------------------
@@ -413,6 +450,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="camera counts to search for the pipeline")
     parser.add_argument("--naive", type=int, nargs="*", default=[16, 24, 32, 40, 48],
                         help="camera counts to search for the naive baseline (none: skip it)")
+    parser.add_argument("--record", type=int, nargs="*", default=[32, 40, 48],
+                        help="camera counts to search with every camera also recorded (none: skip it)")
     parser.add_argument("--per-reader", type=int, default=8, help="cameras per reader process")
     parser.add_argument("--workers", type=int, default=DetectorConfig().workers, help="detector workers")
     args = parser.parse_args(argv)
@@ -427,13 +466,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"removed {len(removed)} stale shared-memory segments", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="capacity-") as tmp:
         stream = make_stream(Path(tmp) / "camera.mp4")
-        decode_s, model_s = isolated_cost(stream, detector, model_dir, batch=4)
-        isolated_ms = 1000 * (decode_s / FPS + model_s)
+        iso = isolated_cost(stream, detector, model_dir, batch=4)
+        isolated_ms = 1000 * iso.per_frame
         print(f"machine: {os.cpu_count()} CPUs; stream: 640x360 {STREAM_FPS} fps GOP {GOP} "
               f"{BITRATE // 1000} kbit/s; analysed at {FPS:g} fps; staleness budget {STALE_S} s")
-        print(f"isolated cost: decode {100 * decode_s:.2f} % of a core per camera, model "
-              f"{1000 * model_s:.1f} ms CPU per frame at width {detector.input} -> {isolated_ms:.1f} ms "
-              "CPU per analysed frame", flush=True)
+        print(f"isolated cost: decode {100 * iso.decode_stream:.2f} % of a core per camera from the RTSP "
+              f"server ({100 * iso.decode_file:.2f} % from the file), model {1000 * iso.model:.1f} ms CPU "
+              f"per frame at width {detector.input} -> {isolated_ms:.1f} ms CPU per analysed frame", flush=True)
 
         def pipeline(n: int) -> Trial:
             with serving(stream, n) as server:
@@ -443,13 +482,25 @@ def main(argv: Sequence[str] | None = None) -> None:
             with serving(stream, n) as server:
                 return run_naive(n, server, model, args.warmup, args.window)
 
-        best = search(sorted(args.pipeline), pipeline, "pipeline")
+        def recording(n: int) -> Trial:
+            with serving(stream, n) as server:
+                return run_pipeline(n, server, detector, model_dir, args.per_reader, args.warmup, args.window,
+                                    record=True)
+
+        best = search(sorted(args.pipeline), pipeline, "pipeline") if args.pipeline else None
         base = search(sorted(args.naive), naive, "naive") if args.naive else None
+        recorded = search(sorted(args.record), recording, "recorded") if args.record else None
     n = best.cameras if best else 0
     m = base.cameras if base else 0
     if best is not None:
         print(f"pipeline CPU: {best.cpu_per_frame_ms:.1f} ms per analysed frame = "
-              f"{best.cpu_per_frame_ms / isolated_ms:.2f}x the isolated cost ({isolated_ms:.1f} ms)")
+              f"{best.cpu_per_frame_ms / isolated_ms:.2f}x the isolated cost ({isolated_ms:.1f} ms: stream "
+              "decode + model)")
+    if recorded is not None:
+        print(f"with recording: {recorded.cameras} cameras analysed and recorded, dropped "
+              f"{recorded.dropped_pct:.1f}%")
+    elif args.record:
+        print(f"with recording: fewer than {min(args.record)} cameras")
     print(f"total {time.monotonic() - began:.0f} s", file=sys.stderr)
     dropped = best.dropped_pct if best else 100.0
     ratio = n / m if m else 0.0

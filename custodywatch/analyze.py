@@ -17,8 +17,13 @@ from custodywatch.config import Config
 from custodywatch.models.detector import Detector
 from custodywatch.pipeline.source import estimate_frames, read_frames
 from custodywatch.rules.camera import CameraAnalyzer
+from custodywatch.rules.custody import CustodyRecord
 from custodywatch.rules.engine import RuleEngine
 from custodywatch.rules.events import AlertEvent
+from custodywatch.rules.motion import MOTION_KEY, MotionMeter
+from custodywatch.rules.posture import GuardPostPosture
+from custodywatch.rules.view import measure_view
+from custodywatch.vocabulary import Zone
 
 
 @dataclass
@@ -44,6 +49,7 @@ class AlertLine:
 
 
 def alert_lines(events: list[AlertEvent]) -> list[AlertLine]:
+    """One line per alert level reached (overstay's warnings before the limit are a line each)."""
     lines: list[AlertLine] = []
     for e in events:
         if e.kind in ("fired", "escalated"):
@@ -78,19 +84,33 @@ class ProgressBar:
 
 
 def analyze_file(video: Path, cfg: Config, camera_id: str, detector: Detector,
-                 on_progress: Callable[[int], None] | None = None) -> list[AlertLine]:
+                 on_progress: Callable[[int], None] | None = None,
+                 custody: list[CustodyRecord] | None = None,
+                 pose: Detector | None = None) -> list[AlertLine]:
+    """Alerts of one camera's video; `custody` records in seconds from its first frame; `pose` reads
+    the guard's posture when given."""
     camera = cfg.camera(camera_id)
     room = cfg.room(camera.room)
     analyzer = CameraAnalyzer(camera, room.type, cfg.roles)
     engine = RuleEngine(cfg, cameras=[camera.id])
+    engine.set_custody(custody or [])
+    motion = MotionMeter()
+    guard_post = camera.zones.get(Zone.GUARD_POST)
+    posture = GuardPostPosture(guard_post, pose) if pose is not None and guard_post is not None else None
     events: list[AlertEvent] = []
     last_t = 0.0
     n = 0
     for frame in read_frames(camera.id, str(video), camera.fps):
         detections = detector.detect([frame.image])[0]
+        detections.data[MOTION_KEY] = motion.measure(frame.image, detections.xyxy)
         h, w = frame.image.shape[:2]
-        engine.observe(analyzer.observe(frame.stream_s, detections, (w, h)))
-        events += engine.advance(frame.stream_s)
+        t = frame.stream_s
+        engine.observe_view(camera.id, t, measure_view(frame.image))
+        engine.observe(analyzer.observe(t, detections, (w, h), blind=engine.sight_lost(camera.id)))
+        seen = posture.read(t, frame.image, detections.xyxy) if posture is not None else None
+        if seen is not None:
+            engine.observe(analyzer.observe_posture(t, seen))
+        events += engine.advance(t)
         last_t = frame.stream_s
         n += 1
         if on_progress:

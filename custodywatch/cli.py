@@ -34,7 +34,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
     from custodywatch.analyze import analyze_file, progress_for
+    from custodywatch.custody_file import CustodyFileError, load_custody
     from custodywatch.models.detector import Detector, ModelNotFoundError
     from custodywatch.pipeline.source import SourceError, open_container
 
@@ -47,12 +50,29 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if args.camera not in {c.id for c in cfg.cameras}:
         known = ", ".join(c.id for c in cfg.cameras)
         return _fail(f"{args.config}: cameras: unknown camera {args.camera!r} (cameras: {known})")
+    start_time = None
+    if args.start_time is not None:
+        try:
+            start_time = datetime.fromisoformat(args.start_time)
+        except ValueError:
+            return _fail(f"--start-time: {args.start_time!r} is not an ISO-8601 date-time")
+    custody = []
+    if args.custody is not None:
+        try:
+            custody = load_custody(args.custody, cfg, start_time)
+        except CustodyFileError as exc:
+            print(str(exc), file=sys.stderr)
+            return EXIT_USAGE
     try:
         open_container(str(video)).close()
     except SourceError as exc:
         return _fail(str(exc))
+    model_dir = paths.model_dir(cfg.detector.model_dir, args.model_dir)
     try:
-        detector = Detector.from_config(cfg.detector, paths.model_dir(cfg.detector.model_dir, args.model_dir))
+        detector = Detector.from_config(cfg.detector, model_dir)
+        pose = (Detector.from_config(cfg.detector.model_copy(update={"model": cfg.detector.pose_model,
+                                                                     "family": "auto"}), model_dir)
+                if cfg.detector.pose_model else None)
     except ModelNotFoundError as exc:
         return _fail(str(exc))
     camera = cfg.camera(args.camera)
@@ -65,7 +85,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         bar.update(n)
 
     try:
-        lines = analyze_file(video, cfg, args.camera, detector, on_progress=progress)
+        lines = analyze_file(video, cfg, args.camera, detector, on_progress=progress, custody=custody,
+                             pose=pose)
     except SourceError as exc:
         bar.update(done, final=True)
         return _fail(str(exc))
@@ -113,6 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--config", required=True)
     s.add_argument("--camera", required=True)
     s.add_argument("--model-dir", help="directory of model files (default: $CUSTODYWATCH_MODEL_DIR)")
+    s.add_argument("--custody", help="custody records (YAML or CSV): person, room, legal_basis, extended, "
+                                     "check_in, release")
+    s.add_argument("--start-time", help="ISO-8601 wall-clock time of the video's first frame, for custody "
+                                        "times given as date-times")
     s.set_defaults(func=cmd_analyze)
 
     s = sub.add_parser("run", help="run the live service")
@@ -132,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("scenes", help="write the composed test scenes (video, config, ground truth)")
     s.add_argument("out_dir")
     s.set_defaults(func=cmd_scenes)
+
+    from custodywatch.recorder.commands import register as register_recorder
+    register_recorder(sub)
     return p
 
 

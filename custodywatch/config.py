@@ -128,8 +128,16 @@ class CustodyConfig(StrictModel):
 class RecorderConfig(StrictModel):
     segment_s: int = Field(60, ge=2, le=3600)
     retention_days: int = Field(180, ge=1, le=36500)
+    # Per room / per camera retention (days); a camera's own value wins over its room's.
+    retention_days_by_room: dict[Id, Annotated[int, Field(ge=1, le=36500)]] = Field(default_factory=dict)
+    retention_days_by_camera: dict[Id, Annotated[int, Field(ge=1, le=36500)]] = Field(default_factory=dict)
+    # Disk quota of the archive; None: age only. Protected footage is never deleted to meet it.
+    quota_gb: float | None = Field(None, gt=0)
     pre_roll_s: float = Field(10, ge=0, le=600)
     post_roll_s: float = Field(10, ge=0, le=600)
+    final_clip_max_s: float = Field(600, ge=10, le=7200)
+    sign_interval_s: float = Field(60, ge=1, le=3600)
+    retention_interval_s: float = Field(300, ge=1, le=86400)
     archive_dir: str | None = None
 
 
@@ -288,12 +296,23 @@ def check_rule_overrides(cfg: Config) -> Iterator[ConfigIssue]:
                                   f"warn_after_s ({warn:g}) must be less than alarm_after_s ({alarm:g})")
 
 
+def check_recorder_ids(cfg: Config) -> Iterator[ConfigIssue]:
+    known = {"retention_days_by_room": {r.id for r in cfg.rooms},
+             "retention_days_by_camera": {c.id for c in cfg.cameras}}
+    for key, ids in known.items():
+        for name in getattr(cfg.recorder, key):
+            if name not in ids:
+                kind = "room" if key.endswith("room") else "camera"
+                yield ConfigIssue(("recorder", key, name), f"{kind} {name!r} is not defined")
+
+
 CROSS_CHECKS = (
     check_unique_ids,
     check_camera_rooms,
     check_zone_names,
     check_room_zones_present,
     check_rule_overrides,
+    check_recorder_ids,
 )
 
 

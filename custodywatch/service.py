@@ -48,9 +48,10 @@ def reader_groups(cfg: Config, frames: list[str], health: str, service_id: str) 
     ]
 
 
-def motion_cameras(cfg: Config) -> frozenset[str]:
-    """Cameras whose frames need motion energy per person: those watching a guard post."""
-    return frozenset(c.id for c in cfg.cameras if Zone.GUARD_POST in c.zones)
+def guard_posts(cfg: Config) -> dict[str, list[tuple[float, float]]]:
+    """Cameras watching a guard post (guard_asleep needs motion and posture there), with its polygon."""
+    return {c.id: [(float(x), float(y)) for x, y in c.zones[Zone.GUARD_POST]]
+            for c in cfg.cameras if Zone.GUARD_POST in c.zones}
 
 
 class _Server(ApiServer):
@@ -111,7 +112,7 @@ def run_service(cfg: Config, host: str | None = None, port: int | None = None,
     components = [
         AnalyticsService(cfg, db_url, ep["detections"], ep["events"]),
         *(DetectorService(cfg.detector, str(model_dir), endpoint, ep["detections"], ep["health"],
-                          name=f"detector-{i}", motion_cameras=motion_cameras(cfg))
+                          name=f"detector-{i}", guard_posts=guard_posts(cfg))
           for i, endpoint in enumerate(frames)),
         *reader_groups(cfg, frames, ep["health"], service_id),
     ]

@@ -22,6 +22,7 @@ from custodywatch.pipeline.messages import DetectorStats, FrameDetections, Frame
 from custodywatch.pipeline.process import Component
 from custodywatch.pipeline.shm import FrameRingReader
 from custodywatch.rules.motion import MOTION_KEY, MotionMeter
+from custodywatch.rules.posture import GuardPostPosture
 
 if TYPE_CHECKING:
     from custodywatch.models.detector import Detector
@@ -96,7 +97,9 @@ class DetectorService(Component):
     detections_endpoint: str
     health_endpoint: str
     name: str = "detector"
-    motion_cameras: frozenset[str] = frozenset()
+    # Cameras watching a guard post, with its polygon: their frames get motion energy per person,
+    # and, with a pose model configured, the posture at the post every few seconds.
+    guard_posts: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
 
     def run(self, stop: Event) -> None:
         # Imported here: the service's main process never loads onnxruntime.
@@ -111,6 +114,12 @@ class DetectorService(Component):
         stats = collector.stats
         stats.providers = list(det.providers)
         meters: dict[str, MotionMeter] = {}
+        postures: dict[str, GuardPostPosture] = {}
+        if self.detector.pose_model:
+            pose = Detector.from_config(self.detector.model_copy(update={"model": self.detector.pose_model,
+                                                                         "family": "auto"}),
+                                        Path(self.model_dir))
+            postures = {cam: GuardPostPosture(post, pose) for cam, post in self.guard_posts.items()}
         frames = FrameRingReader()
         zctx = zmq.Context()
         pull = zctx.socket(zmq.PULL)
@@ -137,7 +146,7 @@ class DetectorService(Component):
                     images.append(image)
                     kept.append(msg)
                 if images:
-                    for out in self._analyse(det, collector, kept, images, meters):
+                    for out in self._analyse(det, collector, kept, images, meters, postures):
                         push.send_pyobj(out)
                 if time.monotonic() - last_report >= 1.0:
                     last_report = time.monotonic()
@@ -150,7 +159,8 @@ class DetectorService(Component):
             zctx.destroy(linger=0)
 
     def _analyse(self, det: Detector, collector: BatchCollector, batch: list[FrameReady],
-                 images: list[np.ndarray], meters: dict[str, MotionMeter]) -> list[FrameDetections]:
+                 images: list[np.ndarray], meters: dict[str, MotionMeter],
+                 postures: dict[str, GuardPostPosture]) -> list[FrameDetections]:
         stats = collector.stats
         started = time.time()
         t0 = time.perf_counter()
@@ -168,9 +178,13 @@ class DetectorService(Component):
             _count(stats.analysed, msg.camera)
             if done - msg.wall > self.detector.stale_s:
                 _count(stats.late, msg.camera)
-            if msg.camera in self.motion_cameras:
+            posture = None
+            if msg.camera in self.guard_posts:
                 meter = meters.setdefault(msg.camera, MotionMeter())
                 dets.data[MOTION_KEY] = meter.measure(image, dets.xyxy)
+                if msg.camera in postures:
+                    read = postures[msg.camera].read(msg.wall, image, dets.xyxy)
+                    posture = None if read is None else read.value
             size = (image.shape[1], image.shape[0])
-            out.append(FrameDetections(msg.camera, msg.wall, msg.index, size, dets, msg.view))
+            out.append(FrameDetections(msg.camera, msg.wall, msg.index, size, dets, msg.view, posture))
         return out

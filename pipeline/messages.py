@@ -28,6 +28,7 @@ class FrameDetections:
     size: tuple[int, int]  # (width, height) of the analysed frame
     detections: sv.Detections  # data[MOTION_KEY]: motion energy per box, where the camera needs it
     view: ViewSample | None = None
+    posture: str | None = None  # rules.posture.Posture value at the guard post, when one was read
 
 
 @dataclass

@@ -1,12 +1,18 @@
-"""One camera's analysis after the detector: tracking, zone membership, role counts."""
+"""One camera's analysis after the detector: tracking, zone membership, role counts, guard stillness."""
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import supervision as sv
 from trackers import ByteTrackTracker
 
 from custodywatch.config import CameraConfig, RolesConfig
-from custodywatch.rules.roles import RoleChange, RoleCounter
+from custodywatch.rules.changes import CameraChange
+from custodywatch.rules.motion import MOTION_KEY
+from custodywatch.rules.posture import Posture
+from custodywatch.rules.roles import RoleCounter
+from custodywatch.rules.stillness import GuardStillness
 from custodywatch.vocabulary import ROLE_ZONES, Role, RoomType, Zone
 
 
@@ -34,7 +40,11 @@ class ZoneMap:
 
 
 class CameraAnalyzer:
-    """Turns each analysed frame's person detections into role-count changes for the room."""
+    """Turns each analysed frame's person detections into role-count and guard-stillness changes.
+
+    Motion energy rides in `detections.data[MOTION_KEY]` (motion.MotionMeter, computed where the
+    pixels are); without it the guard's stillness is unknown and guard_asleep never fires.
+    """
 
     def __init__(self, camera: CameraConfig, room_type: RoomType, roles: RolesConfig):
         self.camera_id = camera.id
@@ -49,8 +59,24 @@ class CameraAnalyzer:
             minimum_consecutive_frames=2,
         )
         self._counter = RoleCounter(camera.id, list(self._role_zones), roles.enter_s, roles.exit_s)
+        self._stillness = GuardStillness(camera.id) if Role.GUARD in self._role_zones else None
+        self._blind = False
 
-    def observe(self, t: float, detections: sv.Detections, size: tuple[int, int]) -> list[RoleChange]:
+    def observe(self, t: float, detections: sv.Detections, size: tuple[int, int],
+                blind: bool = False) -> list[CameraChange]:
+        """One analysed frame at `t`. `blind`: the camera's video is lost (RuleEngine.sight_lost).
+
+        While blind, nobody is seen or unseen: counts hold (the rules that need sight are
+        suspended meanwhile). When sight returns, those counted before are taken as last seen then,
+        so whoever left meanwhile is counted out `exit_s` later and whoever stayed is not counted in
+        twice.
+        """
+        if blind:
+            self._blind = True
+            return []
+        if self._blind:
+            self._blind = False
+            self._counter.presume_present(t)
         tracked = self._tracker.update(detections)
         if len(tracked):
             assert tracked.tracker_id is not None, "ByteTrack gives every detection it returns an id"
@@ -60,7 +86,28 @@ class CameraAnalyzer:
         members = self._zones.members(tracked, size)
         raw = {role: int(members[zone].sum()) if zone in members else 0
                for role, zone in self._role_zones.items()}
-        return self._counter.observe(t, raw)
+        changes: list[CameraChange] = list(self._counter.observe(t, raw))
+        if self._stillness is not None and Zone.GUARD_POST in members:
+            at_post = members[Zone.GUARD_POST]
+            motion = tracked.data.get(MOTION_KEY) if len(tracked) else None
+            if motion is not None:
+                changes += self._stillness.observe(t, [float(e) for e in np.asarray(motion)[at_post]])
+        return changes
+
+    def observe_posture(self, t: float, posture: Posture) -> list[CameraChange]:
+        """The posture of the guard at the post, read by the pose model now and then."""
+        return [] if self._stillness is None else list(self._stillness.observe_posture(t, posture))
 
     def counts(self) -> dict[Role, int]:
         return self._counter.counts()
+
+    def state(self) -> dict[str, Any]:
+        return {"counter": self._counter.state(), "blind": self._blind,
+                "stillness": None if self._stillness is None else self._stillness.state()}
+
+    def load_state(self, d: dict[str, Any], now: float) -> None:
+        """Put back the role counts and the guard's stillness after a restart at `now`."""
+        self._counter.load_state(d.get("counter", {}), now)
+        self._blind = bool(d.get("blind", False))
+        if self._stillness is not None and d.get("stillness") is not None:
+            self._stillness.load_state(d["stillness"])

@@ -8,7 +8,8 @@ run for an arrival, the last sighting for a departure — so hysteresis never st
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from custodywatch.vocabulary import Role
 
@@ -68,9 +69,12 @@ class RoleCounter:
 
     def __init__(self, camera: str, roles: list[Role], enter_s: float, exit_s: float):
         self.camera = camera
+        self.exit_s = exit_s
         self._roles = {role: _RoleHysteresis(enter_s, exit_s) for role in roles}
+        self._last_t: float | None = None
 
     def observe(self, t: float, raw_counts: dict[Role, int]) -> list[RoleChange]:
+        self._last_t = t
         changes: list[RoleChange] = []
         for role, hyst in self._roles.items():
             for at, delta in hyst.observe(t, raw_counts.get(role, 0)):
@@ -80,3 +84,26 @@ class RoleCounter:
 
     def counts(self) -> dict[Role, int]:
         return {role: hyst.count() for role, hyst in self._roles.items()}
+
+    def presume_present(self, now: float) -> None:
+        """After a time unseen (video lost, service down): those counted are taken as last seen at
+        `now`, so whoever is gone is counted out `exit_s` later and whoever stayed is not counted
+        in twice. Runs not yet counted in start over."""
+        for hyst in self._roles.values():
+            hyst.levels = [_Level(True, now, now) for lv in hyst.levels if lv.present]
+
+    def state(self) -> dict[str, Any]:
+        levels = {role.value: [asdict(lv) for lv in hyst.levels] for role, hyst in self._roles.items()}
+        return {"last_t": self._last_t, "levels": levels}
+
+    def load_state(self, d: dict[str, Any], now: float) -> None:
+        """Put back a saved state at `now`. After a short stop (less than half of `exit_s` since the
+        last frame) everything goes on exactly; after a longer one, see presume_present."""
+        for role, levels in d.get("levels", {}).items():
+            hyst = self._roles.get(Role(role))
+            if hyst is not None:
+                hyst.levels = [_Level(**lv) for lv in levels]
+        last_t = d.get("last_t")
+        self._last_t = None if last_t is None else float(last_t)
+        if self._last_t is None or now - self._last_t > self.exit_s / 2:
+            self.presume_present(now)

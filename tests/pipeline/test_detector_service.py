@@ -43,7 +43,7 @@ def test_frames_from_four_cameras_batched_give_the_detections_of_one_by_one(tmp_
     health.bind(health_ep)
     cameras = [f"cam-{i}" for i in range(4)]
     service = DetectorService(cfg, str(shared_dir() / "models"), frames_ep, dets_ep, health_ep,
-                              motion_cameras=frozenset({"cam-0"}))
+                              guard_posts={"cam-0": [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]})
     child = ChildProcess(service)
     rings = [FrameRing(f"cw-test{os.getpid()}-{cam}-1", 360, 640) for cam in cameras]
     images = [_frame(p) for p in PHOTOS]
@@ -113,3 +113,32 @@ def test_frames_older_than_the_staleness_budget_are_dropped_and_counted(ages, ke
 def test_batch_cap_keeps_one_batch_within_its_share_of_the_budget(per_image_s, cap) -> None:
     collector = BatchCollector(batch_max=16, window_s=0.005, stale_s=0.5, per_image_s=per_image_s)
     assert collector.cap == cap
+
+
+def test_worker_reads_the_posture_at_the_guard_post_with_the_pose_model(tmp_path: Path) -> None:
+    pose_model = "yolo11n_pose_coco_fp32_dynamic.onnx"
+    if not (shared_dir() / "models" / pose_model).is_file():
+        pytest.skip(f"{pose_model} is not there")
+    cfg = DetectorConfig(providers=["cpu"], stale_s=10, workers=1, pose_model=pose_model)
+    frames_ep, dets_ep, health_ep = (f"ipc://{tmp_path / n}" for n in ("frames", "dets", "health"))
+    ctx = zmq.Context()
+    push, pull, health = ctx.socket(zmq.PUSH), ctx.socket(zmq.PULL), ctx.socket(zmq.PULL)
+    pull.bind(dets_ep)
+    health.bind(health_ep)
+    whole_view = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]
+    child = ChildProcess(DetectorService(cfg, str(shared_dir() / "models"), frames_ep, dets_ep, health_ep,
+                                         guard_posts={"cam-h1": whole_view}))
+    ring = FrameRing(f"cw-test{os.getpid()}-cam-h1-1", 360, 640)
+    child.start()
+    try:
+        push.connect(frames_ep)
+        assert health.poll(60_000), "detector worker did not start"
+        push.send_pyobj(_handle(ring.write(_frame("zidane.jpg")), "cam-h1", time.time()))
+        assert pull.poll(20_000)
+        out: FrameDetections = pull.recv_pyobj()
+    finally:
+        child.stop()
+        ring.close()
+        ctx.destroy(linger=0)
+    # Two men standing at the "post": read as upright, so guard_asleep is not fed a sleeper.
+    assert out.posture == "upright"

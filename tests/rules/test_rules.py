@@ -145,16 +145,19 @@ def test_engine_waits_for_late_departures_before_deciding():
 @pytest.mark.parametrize(
     "rules_yaml, expected",
     [
-        ("{}", {"single_officer": [60.0], "unattended_detainee": [30.0]}),
-        ("{single_officer: {after_s: 20}, unattended_detainee: {enabled: false}}",
-         {"single_officer": [20.0]}),
+        ("{}", {"single_officer": [60.0], "unattended_detainee": [30.0],
+                "overstay": [21600.0, 25200.0, 27000.0, 28800.0], "unregistered_detention": [600.0],
+                "video_loss": [20.0]}),
+        ("{single_officer: {after_s: 20}, unattended_detainee: {enabled: false}, overstay: {enabled: false},"
+         " unregistered_detention: {after_s: 60}, video_loss: {enabled: false}}",
+         {"single_officer": [20.0], "unregistered_detention": [60.0]}),
     ],
 )
 def test_room_rules_take_defaults_and_overrides(rules_yaml, expected):
     from custodywatch.rules.catalog import build_rules
 
     cfg = parse_config(CFG.replace("rules: {single_officer: {after_s: 20}}", f"rules: {rules_yaml}"))
-    got = {r.rule_id.value: [lv.after_s for lv in r.levels] for r in build_rules(cfg.rooms[0])}
+    got = {r.rule_id.value: [lv.after_s for lv in r.levels] for r in build_rules(cfg.rooms[0], ["cam-a"])}
     assert got == expected
 
 

@@ -1,12 +1,15 @@
-"""The composer: people appear where the timeline puts them, move, leave, and frames are alive."""
+"""The composer: people appear where the timeline puts them, move, leave, hide behind furniture,
+read or sleep; the light and the camera change; frames are alive."""
 from __future__ import annotations
 
 import cv2
 import numpy as np
 import pytest
 
-from custodywatch.scenes.compose import Actor, Keyframe, Renderer, Timeline
+from custodywatch.scenes.compose import Activity, Actor, Keyframe, Renderer, Timeline
 from custodywatch.scenes.cutouts import Cutout, empty_room_path, read_image
+from custodywatch.scenes.effects import Covered, Effects, Frozen, Lighting, NoFrames
+from custodywatch.scenes.props import locker
 from custodywatch.vocabulary import Role
 
 
@@ -103,3 +106,73 @@ def test_frames_are_never_identical_yet_rendering_is_repeatable(cutouts: dict[st
         assert diff.any(), "sensor noise keeps a still scene from looking like a frozen camera"
         assert diff.mean() < 4, "but only a little noise"
     assert np.array_equal(renderer.frame(7), frames[7])
+
+
+def test_someone_reading_keeps_their_feet_and_hips_and_moves_the_upper_body(
+        cutouts: dict[str, Cutout], empty_room: np.ndarray) -> None:
+    reader = Actor(cutouts["grey_shirt_jeans"], Role.GUARD,
+                   [Keyframe(0, 0.5, 0.93, activity=Activity.READING)])
+    renderer = Renderer(Timeline((reader,), duration_s=3.0), empty_room)
+    assert {reader.anchor_at(t) for t in (0.0, 0.7, 1.9)} == {(0.5, 0.93)}
+    x0, y0, x1, y1 = (np.array(renderer.timeline.box_at(reader, 0.0)) * (640, 360, 640, 360)).astype(int)
+    hips = y0 + int((y1 - y0) * 0.55)
+    a, b = renderer.frame(0).astype(int), renderer.frame(12).astype(int)
+    upper = np.abs(a[y0:hips, x0:x1] - b[y0:hips, x0:x1]).mean()
+    legs = np.abs(a[hips + 5:y1, x0:x1] - b[hips + 5:y1, x0:x1]).mean()
+    assert upper > 3 * legs and legs < 3, f"upper body {upper:.1f}, legs {legs:.1f} grey levels"
+
+
+def test_activity_changes_at_keyframes_and_still_means_no_sway(cutouts: dict[str, Cutout]) -> None:
+    guard = Actor(cutouts["black_tshirt"], Role.GUARD,
+                  [Keyframe(0, 0.5, 0.9), Keyframe(5, 0.5, 0.9, activity=Activity.STILL)], seed=1)
+    assert guard.activity_at(4.9) is Activity.AWAKE and guard.activity_at(5.0) is Activity.STILL
+    assert {guard.anchor_at(t) for t in np.arange(5.0, 9.0, 0.1)} == {(0.5, 0.9)}
+
+
+def test_a_prop_in_front_hides_the_person_behind_it_and_not_one_in_front(
+        cutouts: dict[str, Cutout], empty_room: np.ndarray) -> None:
+    behind = Actor(cutouts["grey_shirt_jeans"], Role.GUARD, [(0, 0.90, 0.82)], awake=False)
+    in_front = Actor(cutouts["black_tshirt"], Role.DETAINEE, [(0, 0.90, 0.99)], awake=False)
+    props = (locker(0.90, 0.90, 0.70),)
+    assert Timeline((behind,), 1.0, props=props).hidden_share(behind, 0.0) > 0.6
+    assert Timeline((in_front,), 1.0, props=props).hidden_share(in_front, 0.0) == 0.0
+    with_prop = Renderer(Timeline((behind,), 1.0, props=props), empty_room).frame(0)
+    prop_only = Renderer(Timeline((), 1.0, props=props), empty_room).frame(0)
+    x0, y0, x1, y1 = (np.array(props[0].box((640, 360))) * (640, 360, 640, 360)).astype(int)
+    region = np.s_[y0 + 2:y1 - 2, x0 + 2:x1 - 2]
+    assert np.abs(with_prop[region].astype(int) - prop_only[region]).max() <= 2 * 3 + 1
+
+
+def test_a_frozen_span_repeats_its_first_frame_exactly(cutouts: dict[str, Cutout],
+                                                        empty_room: np.ndarray) -> None:
+    actor = Actor(cutouts["black_tshirt"], Role.OFFICER, [(0, 0.3, 0.9)])
+    renderer = Renderer(Timeline((actor,), 4.0, effects=Effects((Frozen(1.0, 3.0),))), empty_room)
+    frozen = renderer.frame(10)
+    assert all(np.array_equal(renderer.frame(i), frozen) for i in range(11, 30))
+    assert not np.array_equal(renderer.frame(30), frozen) and not np.array_equal(renderer.frame(9), frozen)
+
+
+def test_no_frames_are_sent_while_the_feed_is_lost(empty_room: np.ndarray) -> None:
+    timeline = Timeline((), 3.0, effects=Effects((NoFrames(1.0, 2.0),)))
+    sent = [frame is not None for frame in Renderer(timeline, empty_room).frames()]
+    assert sent == [True] * 10 + [False] * 10 + [True] * 10
+
+
+@pytest.mark.parametrize(("effect", "mean_range", "min_std"), [
+    (Covered(0.0), (0, 20), 0.0),
+    (Lighting(0.0, gain=0.22, ramp_s=0.0, grey=True), (15, 45), 8.0),
+    (Lighting(0.0, gain=0.45, ramp_s=0.0), (40, 75), 20.0),
+])
+def test_light_and_lens_effects_set_the_picture_level(empty_room: np.ndarray, effect: Covered | Lighting,
+                                                      mean_range: tuple[float, float],
+                                                      min_std: float) -> None:
+    frame = Renderer(Timeline((), 1.0, effects=Effects((effect,))), empty_room).frame(5)
+    grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    assert mean_range[0] <= grey.mean() <= mean_range[1] and grey.std() >= min_std
+    if isinstance(effect, Covered):
+        assert grey.std() < 4, "a covered lens is flat"
+
+
+def test_a_lighting_change_fades_in_and_out() -> None:
+    dim = Lighting(10.0, 20.0, gain=0.5, ramp_s=2.0)
+    assert [dim.share(t) for t in (9.9, 10.0, 11.0, 12.0, 15.0, 19.0, 20.0)] == [0, 0, 0.5, 1, 1, 0.5, 0]

@@ -6,6 +6,10 @@ from alembic import context
 from sqlalchemy import Connection
 
 from custodywatch.paths import database_url
+from custodywatch.store import (
+    recordings,  # noqa: F401  (the recorder's tables join the metadata)
+    rules_state,  # noqa: F401  (the rules' tables join the metadata)
+)
 from custodywatch.store.db import for_writing, make_engine
 from custodywatch.store.models import Base
 

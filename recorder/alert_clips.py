@@ -1,0 +1,107 @@
+"""Clips for alerts: a first clip seconds after an alert fires, a final one when it ends.
+
+First clip: from `pre_roll_s` before the condition began to `post_roll_s` after the alert fired,
+cut as soon as that much has been recorded (the segment being written is readable up to its last
+fragment). Final clip: from the same start to `post_roll_s` after the alert ended, capped at
+`final_clip_max_s`; `clip.json` says where the recording continues beyond the cap.
+Files: `<clips>/<alert id>/first.mp4`, `final.mp4`, `snapshot.jpg` (the frame at the fire time),
+`clip.json`.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from sqlalchemy import Engine, or_, select
+from sqlalchemy.orm import sessionmaker
+
+from custodywatch.config import RecorderConfig
+from custodywatch.recorder.clips import Clip, ClipError, cut_clip, snapshot
+from custodywatch.recorder.index import ArchiveIndex
+from custodywatch.store.models import Alert
+
+log = logging.getLogger("custodywatch.recorder.clips")
+
+READY_MARGIN_S = 1.5  # one fragment (keyframe interval) after the wanted end has been written
+LOOKBACK_S = 86400.0  # alerts older than this when the recorder starts are not clipped again
+RETRY_S = 60.0
+
+
+class AlertClipper:
+    def __init__(self, engine: Engine, index: ArchiveIndex, clips_dir: Path, settings: RecorderConfig):
+        self._reads = sessionmaker(engine)
+        self.index = index
+        self.clips_dir = clips_dir
+        self.settings = settings
+        self._failed: set[tuple[str, str]] = set()
+        self._done: set[str] = set()
+
+    def poll(self, now: float) -> list[Path]:
+        """Cut every clip that is due; returns the files written."""
+        s = self.settings
+        made: list[Path] = []
+        with self._reads() as session:
+            due = list(session.scalars(select(Alert).where(
+                Alert.fired_at >= now - LOOKBACK_S,
+                or_(Alert.fired_at + s.post_roll_s + READY_MARGIN_S <= now,
+                    Alert.ended_at + s.post_roll_s + READY_MARGIN_S <= now))))
+            for alert in due:
+                if alert.id in self._done:
+                    continue
+                folder = self.clips_dir / alert.id
+                start = alert.condition_started_at - s.pre_roll_s
+                if not (folder / "first.mp4").exists():
+                    clip = self._cut(alert.id, "first", alert.camera, start,
+                                     alert.fired_at + s.post_roll_s, now)
+                    if clip is not None:
+                        made.append(clip.path)
+                        made.extend(self._snapshot(clip, alert.fired_at, folder))
+                if alert.ended_at is not None and alert.ended_at + s.post_roll_s + READY_MARGIN_S <= now \
+                        and not (folder / "final.mp4").exists():
+                    end = min(alert.ended_at + s.post_roll_s, start + s.final_clip_max_s)
+                    clip = self._cut(alert.id, "final", alert.camera, start, end, now)
+                    if clip is not None:
+                        made.append(clip.path)
+                        self._describe(folder, clip, alert.ended_at + s.post_roll_s)
+                if (folder / "final.mp4").exists() or (alert.id, "final") in self._failed:
+                    self._done.add(alert.id)  # nothing more to cut for it
+        return made
+
+    def _cut(self, alert_id: str, kind: str, camera: str, start: float, end: float,
+             now: float) -> Clip | None:
+        if (alert_id, kind) in self._failed:
+            return None
+        out = self.clips_dir / alert_id / f"{kind}.mp4"
+        # The recording may lag (a reconnect, a recorder that just started): try again on later polls
+        # until RETRY_S after the clip's end, then keep what there is.
+        patient = now < end + RETRY_S
+        try:
+            clip = cut_clip(self.index, camera, start, end, out)
+        except ClipError as exc:
+            if not patient:
+                log.warning("alert %s: no %s clip: %s", alert_id, kind, exc)
+                self._failed.add((alert_id, kind))
+            return None
+        if clip.hole is not None and clip.hole.cause == "not recorded" and clip.end < end - 0.5 and patient:
+            out.unlink()
+            return None
+        if clip.hole is not None:
+            log.warning("alert %s: %s clip ends at a gap (%s)", alert_id, kind, clip.hole.cause)
+        log.info("alert %s: %s clip %s", alert_id, kind, clip.path)
+        return clip
+
+    def _snapshot(self, clip: Clip, at: float, folder: Path) -> list[Path]:
+        try:
+            return [snapshot(clip.path, at - clip.start, folder / "snapshot.jpg")]
+        except ClipError as exc:
+            log.warning("%s", exc)
+            return []
+
+    def _describe(self, folder: Path, clip: Clip, wanted_end: float) -> None:
+        info = {"start": clip.start, "end": clip.end, "camera": clip.camera,
+                "continues_in_recording": wanted_end > clip.end + 0.5,
+                "recording": {"camera": clip.camera, "from": clip.end, "to": wanted_end},
+                "hole": None if clip.hole is None else {"start": clip.hole.start, "end": clip.hole.end,
+                                                        "cause": clip.hole.cause}}
+        (folder / "clip.json").write_text(json.dumps(info, indent=2) + "\n")

@@ -1,0 +1,291 @@
+"""The recorder process of the live service: every camera's main stream, recorded, whatever
+analysis does.
+
+One process, one thread per camera (threads measured cheap enough: the work is I/O and remuxing,
+and PyAV releases the GIL while it reads; see docs/performance.md "Recorder"). The process's main
+loop does the housekeeping: mirror new index records into the database, sign the chain heads,
+apply retention, cut alert clips, and turn a long recording loss into a `video_loss` alert.
+The database is optional: without it the archive and its index are complete on their own.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from multiprocessing.synchronize import Event
+from pathlib import Path
+
+from custodywatch.config import Config, RecorderConfig
+from custodywatch.pipeline.process import Component
+from custodywatch.recorder.camera import CameraRecorder, CameraStats
+from custodywatch.recorder.index import ArchiveIndex, GapCause, GapRecord, SegmentRecord
+from custodywatch.recorder.signing import ChainSigner
+from custodywatch.rules.events import AlertEvent
+from custodywatch.vocabulary import RuleId, Severity
+
+log = logging.getLogger("custodywatch.recorder")
+
+DEFAULT_LOSS_AFTER_S = 20.0  # design.md: video_loss after 20 s
+GB = 1024**3
+
+
+@dataclass(frozen=True)
+class RecordedCamera:
+    id: str
+    url: str  # record_url, or detect_url when the camera has no separate main stream
+    room: str
+    loss_after_s: float = DEFAULT_LOSS_AFTER_S
+
+
+def recorded_cameras(cfg: Config) -> list[RecordedCamera]:
+    out = []
+    for cam in cfg.cameras:
+        override = cfg.room(cam.room).rules.get(RuleId.VIDEO_LOSS)
+        after = override.after_s if override is not None and override.after_s is not None else None
+        out.append(RecordedCamera(cam.id, cam.record_url or cam.detect_url, cam.room,
+                                  DEFAULT_LOSS_AFTER_S if after is None else after))
+    return out
+
+
+def recorder_service(cfg: Config, database_url: str | None, events_endpoint: str | None = None,
+                     start_cause: GapCause = GapCause.RECORDER_RESTART) -> RecorderService:
+    """The recorder component for `custodywatch run`: every camera, the config's recorder settings,
+    the archive in `recorder.archive_dir` (default `$CUSTODYWATCH_DATA/archive`)."""
+    from custodywatch import paths
+
+    archive = cfg.recorder.archive_dir or str(paths.data_dir() / "archive")
+    return RecorderService(recorded_cameras(cfg), archive, cfg.recorder, database_url, events_endpoint,
+                           str(paths.data_dir()), start_cause, cfg.site.id, cfg.site.box_id)
+
+
+STATE_NAME = "recorder-state.json"
+
+
+def start_causes(index: ArchiveIndex, cameras: list[RecordedCamera], segment_s: float,
+                 default: GapCause) -> dict[str, GapCause]:
+    """Why each camera was not recorded since the last run: `config_change` when its recording
+    settings (URL, segment length) differ from the last run's, else `default`. The settings are
+    kept as salted hashes in the archive, so no camera credential is written there."""
+    path = index.archive / STATE_NAME
+    try:
+        previous: dict[str, str] = json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        previous = {}
+
+    def fingerprint(cam: RecordedCamera) -> str:
+        return hashlib.sha256(f"{index.id}|{cam.url}|{segment_s:g}".encode()).hexdigest()
+
+    now = {cam.id: fingerprint(cam) for cam in cameras}
+    causes = {cam: GapCause.CONFIG_CHANGE if cam in previous and previous[cam] != fp else default
+              for cam, fp in now.items()}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({**previous, **now}, indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+    return causes
+
+
+class _Listener:
+    """Collects what camera threads report, for the main loop to act on (one DB writer)."""
+
+    def __init__(self) -> None:
+        self.records: queue.SimpleQueue[SegmentRecord | GapRecord] = queue.SimpleQueue()
+        self.alerts: queue.SimpleQueue[AlertEvent] = queue.SimpleQueue()
+        self.rooms: dict[str, str] = {}
+        self.loss_after: dict[str, float] = {}
+
+    def record_appended(self, record: SegmentRecord | GapRecord) -> None:
+        self.records.put(record)
+
+    def _event(self, kind: str, camera: str, since: float, at: float) -> AlertEvent:
+        return AlertEvent(
+            kind="fired" if kind == "fired" else "ended", alert_id=f"rec-{camera}-{int(since * 1000)}",
+            rule=RuleId.VIDEO_LOSS, room=self.rooms[camera], camera=camera, severity=Severity.ALARM,
+            condition_started_at=since, at=at, detail="recording lost: no data from the camera's main stream")
+
+    def loss_started(self, camera: str, since: float) -> None:
+        self.alerts.put(self._event("fired", camera, since, since + self.loss_after[camera]))
+
+    def loss_ended(self, camera: str, since: float, until: float) -> None:
+        self.alerts.put(self._event("ended", camera, since, until))
+
+
+@dataclass
+class RecorderService(Component):
+    """Constructor arguments are plain values (the component crosses a spawn)."""
+
+    cameras: list[RecordedCamera]
+    archive_dir: str
+    settings: RecorderConfig = field(default_factory=RecorderConfig)
+    database_url: str | None = None
+    events_endpoint: str | None = None  # where alert events are published (the API's PUB endpoint)
+    data_dir: str | None = None  # keys, signed heads, clips (default $CUSTODYWATCH_DATA)
+    # Why nothing was recorded since the last run: pass CONFIG_CHANGE when restarting for a new config.
+    start_cause: GapCause = GapCause.RECORDER_RESTART
+    site_id: str = "site"
+    box_id: str = "box1"
+    name: str = "recorder"
+
+    def run(self, stop: Event) -> None:
+        from custodywatch import paths
+        from custodywatch.recorder.recovery import recover_camera
+        from custodywatch.recorder.signing import heads_path, load_or_create_key
+
+        data = Path(self.data_dir) if self.data_dir else paths.data_dir()
+        index = ArchiveIndex(Path(self.archive_dir))
+        for cam in self.cameras:
+            recover_camera(index, cam.id)
+        key = load_or_create_key(data / "keys")
+        signer = ChainSigner(index, key, data / "signatures" / heads_path(index.id).name)
+        listener = _Listener()
+        listener.rooms = {c.id: c.room for c in self.cameras}
+        listener.loss_after = {c.id: c.loss_after_s for c in self.cameras}
+        halt = threading.Event()
+        causes = start_causes(index, self.cameras, self.settings.segment_s, self.start_cause)
+        recorders = [CameraRecorder(c.id, c.url, index, segment_s=self.settings.segment_s,
+                                    loss_after_s=c.loss_after_s, start_cause=causes[c.id],
+                                    listener=listener) for c in self.cameras]
+        threads = [threading.Thread(target=r.run, args=(halt,), name=f"rec-{r.camera}", daemon=True)
+                   for r in recorders]
+        for t in threads:
+            t.start()
+        house = _Housekeeping(self, index, signer, listener, data)
+        try:
+            while not stop.wait(1.0):
+                house.tick(time.time(), [r.stats for r in recorders])
+        finally:
+            halt.set()
+            for t in threads:
+                t.join(timeout=15)
+            house.tick(time.time(), [r.stats for r in recorders], final=True)
+            house.close()
+
+
+class _Housekeeping:
+    def __init__(self, svc: RecorderService, index: ArchiveIndex, signer: ChainSigner, listener: _Listener,
+                 data: Path):
+        self.svc, self.index, self.signer, self.listener = svc, index, signer, listener
+        self.settings = svc.settings
+        self.data = data
+        self.next_sign = 0.0
+        self.next_retention = time.time() + 5.0
+        self.engine = None
+        self.catalog = None
+        self.alerts = None
+        self.clipper = None
+        self.zctx = None
+        self.pub = None
+        if svc.database_url:
+            from custodywatch.recorder.alert_clips import AlertClipper
+            from custodywatch.recorder.catalog import RecorderCatalog
+            from custodywatch.store.alerts import AlertStore
+            from custodywatch.store.db import make_engine
+
+            self.engine = make_engine(svc.database_url)
+            self.catalog = RecorderCatalog(self.engine)
+            self.catalog.catch_up(index)  # what the index got while the database was not written
+            self.alerts = AlertStore(self.engine, svc.site_id, svc.box_id)
+            self.clipper = AlertClipper(self.engine, index, data / "clips", self.settings)
+        if svc.events_endpoint:
+            import zmq
+
+            self.zctx = zmq.Context()
+            self.pub = self.zctx.socket(zmq.PUB)
+            self.pub.setsockopt(zmq.LINGER, 500)
+            self.pub.connect(svc.events_endpoint)
+
+    def tick(self, now: float, stats: list[CameraStats], final: bool = False) -> None:
+        self._mirror()
+        self._alerts()
+        if final or now >= self.next_sign:
+            self.signer.sign_now(now)
+            self.next_sign = now + self.settings.sign_interval_s
+        if final:
+            return
+        if now >= self.next_retention:
+            self._retention()
+            self.next_retention = now + self.settings.retention_interval_s
+        if self.clipper is not None:
+            try:
+                self.clipper.poll(now)
+            except Exception:  # noqa: BLE001 - a failed clip must never stop recording
+                log.exception("alert clips failed")
+
+    def _mirror(self) -> None:
+        pending = []
+        while True:
+            try:
+                pending.append(self.listener.records.get_nowait())
+            except queue.Empty:
+                break
+        if pending and self.catalog is not None:
+            try:
+                self.catalog.mirror(self.index.id, pending)
+            except Exception:  # noqa: BLE001 - the index has them; the mirror catches up at restart
+                log.exception("index records not mirrored into the database")
+
+    def _alerts(self) -> None:
+        from custodywatch.store.alerts import AlertStoreError
+
+        while True:
+            try:
+                event = self.listener.alerts.get_nowait()
+            except queue.Empty:
+                return
+            log.warning("video_loss %s for %s (recording)", event.kind, event.camera)
+            if self.alerts is not None:
+                try:
+                    self.alerts.apply(event)
+                except AlertStoreError:
+                    log.exception("video_loss event for %s not stored", event.camera)
+                    continue
+            if self.pub is not None:
+                self.pub.send_json({"type": "alert", "event": event.to_dict()})
+
+    def _retention(self) -> None:
+        from custodywatch.recorder.catalog import CatalogSegments, Interval
+        from custodywatch.recorder.retention import Deleted, RetentionPolicy, RetentionRules
+
+        s = self.settings
+        rooms = {c.id: c.room for c in self.svc.cameras}
+        rules = RetentionRules(
+            max_age_days=s.retention_days,
+            by_camera_days={k: float(v) for k, v in s.retention_days_by_camera.items()},
+            by_room_days={k: float(v) for k, v in s.retention_days_by_room.items()}, camera_rooms=rooms,
+            quota_bytes=int(s.quota_gb * GB) if s.quota_gb else None)
+        catalog = self.catalog
+
+        def protected(start: float, end: float) -> list[Interval]:
+            if catalog is None:
+                # Without the database nothing is known to be unprotected: delete nothing by age
+                # or quota that an alert or a hold might cover, i.e. everything is protected.
+                return [Interval(start, end, None, "no database: holds and alerts unknown")]
+            return catalog.protected(start, end, s.pre_roll_s, s.post_roll_s, rooms)
+
+        def audit(d: Deleted) -> None:
+            if catalog is not None:
+                catalog.audit("segment_deleted", d.reason, camera=d.camera, subject=d.path)
+
+        segments = None if self.engine is None else CatalogSegments(self.engine, self.index.id)
+        try:
+            result = RetentionPolicy(self.index, rules, protected, audit, segments=segments).run()
+        except Exception:  # noqa: BLE001 - retention failing must not stop recording
+            log.exception("retention failed")
+            return
+        if catalog is not None and result.records:
+            catalog.mirror(self.index.id, result.records)
+        if result.alarm is not None:
+            if catalog is not None:
+                catalog.audit("quota_alarm", result.alarm)
+            if self.pub is not None:
+                self.pub.send_json({"type": "recorder_alarm", "message": result.alarm, "at": time.time()})
+
+    def close(self) -> None:
+        if self.zctx is not None:
+            self.zctx.destroy(linger=500)
+        if self.engine is not None:
+            self.engine.dispose()

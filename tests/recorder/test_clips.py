@@ -1,0 +1,116 @@
+"""Clips: cut without re-encoding, first frame at the requested time (±1 frame), browser-ready MP4
+(moov first, H.264 + AAC), from the CLI with relative or ISO times."""
+from __future__ import annotations
+
+import struct
+from datetime import UTC, datetime
+from pathlib import Path
+
+import av
+import pytest
+from conftest import needs_rtsp
+from recorder_helpers import CHROMIUM, chromium_frames, codecs, frame_codes, segments
+
+from custodywatch.cli import main
+from custodywatch.recorder.clips import snapshot
+from custodywatch.recorder.testmedia import read_code
+
+pytestmark = needs_rtsp
+FRAME_S = 1 / 25
+
+
+def top_level_boxes(path: Path) -> list[str]:
+    kinds, pos, size = [], 0, path.stat().st_size
+    with path.open("rb") as f:
+        while pos < size:
+            f.seek(pos)
+            box_size, kind = struct.unpack(">I4s", f.read(8))
+            if box_size == 1:
+                box_size = struct.unpack(">Q", f.read(8))[0]
+            kinds.append(kind.decode())
+            pos += box_size
+    return kinds
+
+
+def shown_at(archive: Path, wall: float) -> int:
+    """The frame index on screen at `wall` in the archive (the last frame starting at or before it)."""
+    seg = next(s for s in segments(archive) if s.start <= wall < s.end)
+    shown = None
+    for t, code in frame_codes(archive / seg.path):
+        if seg.start + t <= wall + 1e-6:
+            shown = code
+    assert shown is not None
+    return shown
+
+
+@pytest.mark.parametrize("offset", [0.5, 1.99, 2.7])
+def test_a_clip_starts_on_the_requested_frame_and_plays_in_a_browser_container(
+        rtsp_archive: Path, offset: float, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    origin = segments(rtsp_archive)[0].start
+    out = tmp_path / "clip.mp4"
+    assert main(["clip", str(rtsp_archive), "--start", str(offset), "--end", str(offset + 1.5),
+                 "-o", str(out)]) == 0
+    assert capsys.readouterr().err == "", "no gap, nothing converted"
+    frames = frame_codes(out)
+    first_time, first_code = frames[0]
+    assert abs(first_time) < 1e-3, "the edit list makes the requested frame the first one shown"
+    assert abs(first_code - shown_at(rtsp_archive, origin + offset)) <= 1
+    # Time 0 is the frame on screen at the start, up to one frame (as received: the live stream's
+    # frames are not evenly spaced) before it.
+    step = max(b[0] - a[0] for a, b in zip(frames, frames[1:], strict=False))
+    assert 1.5 - 3 * FRAME_S <= frames[-1][0] <= 1.5 + step, "the clip lasts as asked"
+    assert codecs(out) == ["h264", "aac"]
+    boxes = top_level_boxes(out)
+    assert boxes.index("moov") < boxes.index("mdat"), "moov first: plays while it loads"
+    with av.open(str(out)) as c:
+        assert sum(1 for p in c.demux(video=0) if p.size and p.is_keyframe) >= 1
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (scripts/setup.sh installs it)")
+def test_a_clip_plays_in_chromium_from_the_requested_frame(rtsp_archive: Path, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    origin = segments(rtsp_archive)[0].start
+    out = tmp_path / "clip.mp4"
+    # Mid-GOP: the clip holds frames before the start, which the edit list must hide.
+    assert main(["clip", str(rtsp_archive), "--start", "1.5", "--end", "3.5", "-o", str(out)]) == 0
+    shown = chromium_frames(out, tmp_path / "web")
+    assert shown["first"]["time"] == 0
+    assert abs(shown["first"]["code"] - shown_at(rtsp_archive, origin + 1.5)) <= 1
+    at_1s = [code for t, code in frame_codes(out) if t <= 1.0 + 1e-6][-1]
+    assert abs(shown["later"]["code"] - at_1s) <= 1, "seeking shows the frame FFmpeg shows there"
+    assert 1.85 < shown["first"]["duration"] < 2.15
+
+
+def test_iso_times_and_a_snapshot_of_the_requested_frame(rtsp_archive: Path, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    origin = segments(rtsp_archive)[0].start
+    start = datetime.fromtimestamp(origin + 1.3, UTC).isoformat()
+    end = datetime.fromtimestamp(origin + 2.3, UTC).isoformat()
+    out = tmp_path / "clip.mp4"
+    assert main(["clip", str(rtsp_archive), "--start", start, "--end", end, "-o", str(out)]) == 0
+    assert str(out) in capsys.readouterr().out
+    jpeg = snapshot(out, 0.5, tmp_path / "snapshot.jpg")
+    import cv2
+
+    image = cv2.imread(str(jpeg))
+    assert image is not None and image.shape == (360, 640, 3)
+    assert abs(read_code(image) - shown_at(rtsp_archive, origin + 1.8)) <= 1
+
+
+@pytest.mark.parametrize(("args", "code", "message"), [
+    (["--start", "3", "--end", "2"], 2, "--end (2) must be after --start (3)"),
+    (["--start", "soon", "--end", "2"], 2, "--start: 'soon' is neither seconds nor an ISO-8601 time"),
+    (["--start", "1", "--end", "2", "--camera", "cam-z"], 2, "no camera 'cam-z'"),
+    (["--start", "500", "--end", "510"], 1, "nothing was recorded in the requested range"),
+])
+def test_bad_clip_requests_are_named(rtsp_archive: Path, tmp_path: Path, args: list[str], code: int,
+                                     message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["clip", str(rtsp_archive), *args, "-o", str(tmp_path / "c.mp4")]) == code
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "c.mp4").exists()
+
+
+def test_clip_of_something_that_is_not_an_archive_is_exit_2(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["clip", str(tmp_path), "--start", "0", "--end", "1", "-o", str(tmp_path / "c.mp4")]) == 2
+    assert f"{tmp_path}: not an archive directory" in capsys.readouterr().err
