@@ -22,7 +22,6 @@ from custodywatch.rules.engine import RuleEngine
 from custodywatch.rules.events import AlertEvent
 from custodywatch.rules.motion import MOTION_KEY, MotionMeter
 from custodywatch.rules.posture import GuardPostPosture
-from custodywatch.rules.view import measure_view
 from custodywatch.vocabulary import Zone
 
 
@@ -105,7 +104,7 @@ def analyze_file(video: Path, cfg: Config, camera_id: str, detector: Detector,
         detections.data[MOTION_KEY] = motion.measure(frame.image, detections.xyxy)
         h, w = frame.image.shape[:2]
         t = frame.stream_s
-        engine.observe_view(camera.id, t, measure_view(frame.image))
+        engine.observe_view(camera.id, t, frame.view())
         engine.observe(analyzer.observe(t, detections, (w, h), blind=engine.sight_lost(camera.id)))
         seen = posture.read(t, frame.image, detections.xyxy) if posture is not None else None
         if seen is not None:

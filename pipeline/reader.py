@@ -12,15 +12,13 @@ import time
 from dataclasses import dataclass
 from multiprocessing.synchronize import Event
 
-import numpy as np
 import zmq
 
 from custodywatch.config import redact_url
 from custodywatch.pipeline.messages import CameraHealth, FrameReady
 from custodywatch.pipeline.process import Component
 from custodywatch.pipeline.shm import FrameRing, segment_prefix
-from custodywatch.pipeline.source import SourceCounters, SourceError, read_frames
-from custodywatch.rules.view import measure_view
+from custodywatch.pipeline.source import Frame, SourceCounters, SourceError, read_frames
 
 log = logging.getLogger("custodywatch.reader")
 
@@ -102,7 +100,7 @@ class CameraThread(threading.Thread):
                         self.health.connected, self.health.error = True, None
                         backoff = BACKOFF_START_S
                         self.health.last_frame_at = frame.wall
-                        self._hand_off(sock, frame.image, frame.stream_s, frame.wall, frame.index)
+                        self._hand_off(sock, frame)
                         if self._stop_event.is_set():
                             break
                 except SourceError as exc:
@@ -119,8 +117,8 @@ class CameraThread(threading.Thread):
             if self._ring is not None:
                 self._ring.close()
 
-    def _hand_off(self, sock: zmq.Socket[bytes], image: np.ndarray, stream_s: float, wall: float,
-                  index: int) -> None:
+    def _hand_off(self, sock: zmq.Socket[bytes], frame: Frame) -> None:
+        image = frame.image
         h, w = image.shape[:2]
         if self._ring is None or (self._ring.height, self._ring.width) != (h, w):
             if self._ring is not None:
@@ -129,7 +127,8 @@ class CameraThread(threading.Thread):
             name = f"{segment_prefix(self._service_id)}{self.source.id}-{self._generation}"
             self._ring = FrameRing(name, h, w)
         handle = self._ring.write(image)
-        msg = FrameReady(self.source.id, handle, stream_s, wall, index, time.time(), measure_view(image))
+        msg = FrameReady(self.source.id, handle, frame.stream_s, frame.wall, frame.index, time.time(),
+                         frame.view())
         try:
             sock.send_pyobj(msg, flags=zmq.NOBLOCK)
             self._handed_off += 1

@@ -16,6 +16,7 @@ import av.error
 import numpy as np
 
 from custodywatch.config import redact_url
+from custodywatch.rules.view import ViewSample, measure_luma, measure_view
 
 
 class SourceError(Exception):
@@ -42,6 +43,26 @@ class Frame:
     stream_s: float
     wall: float
     index: int  # analysed frames since the source opened
+    # The decoder's luma plane (a view, no copy) where the pixel format has one, for cheap picture
+    # statistics; full_range tells its scale (JPEG-style 0..255 or video 16..235).
+    luma: np.ndarray | None = None
+    full_range: bool = False
+
+    def view(self) -> ViewSample:
+        """The frame's picture statistics for video_loss, from the luma plane when there is one."""
+        if self.luma is not None:
+            return measure_luma(self.luma, self.full_range)
+        return measure_view(self.image)
+
+
+LUMA_FIRST = {"yuv420p", "yuvj420p", "nv12", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p"}
+
+
+def _luma(frame: av.VideoFrame) -> np.ndarray | None:
+    if frame.format.name not in LUMA_FIRST:
+        return None
+    plane = frame.planes[0]
+    return np.frombuffer(plane, np.uint8).reshape(frame.height, plane.line_size)[:, :frame.width]
 
 
 def is_stream_url(url: str) -> bool:
@@ -183,7 +204,8 @@ def read_frames(camera: str, url: str, fps: float, *, realtime_files: bool = Fal
                         # and no frame is stamped later than its arrival.
                         anchor_wall = min(anchor_wall, time.time() - rel)
                     image = frame.to_ndarray(format="bgr24")
-                    yield Frame(camera, image, rel, anchor_wall + rel, index)
+                    yield Frame(camera, image, rel, anchor_wall + rel, index, _luma(frame),
+                                frame.format.name.startswith("yuvj"))
                     index += 1
         except av.error.InvalidDataError as exc:
             if not decoded_any and not is_stream_url(url):
