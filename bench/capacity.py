@@ -110,6 +110,18 @@ def cpu_seconds(pids: Sequence[int]) -> float:
     return total / TICKS
 
 
+def rss_mib(pids: Sequence[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total / 1024
+
+
 class CpuWindow:
     """CPU used over a window by named groups of processes."""
 
@@ -159,6 +171,7 @@ class Trial:
     on_time: int
     cpu: dict[str, float]  # CPU seconds in the window by part of the pipeline
     server_cpu_s: float
+    memory_mib: dict[str, float] = field(default_factory=dict)  # resident memory by part, at the end
     note: str = ""
 
     @property
@@ -187,7 +200,9 @@ class Trial:
                 f"{self.on_time:6}  dropped {self.dropped_pct:5.1f}%  CPU {cores:4.2f} cores "
                 f"({self.cpu_per_frame_ms:5.1f} ms/frame)  server {server:4.2f} cores  "
                 f"{'held' if self.held else 'NOT held'} {self.note}\n{'':10}CPU by part: "
-                + ", ".join(f"{k} {v / self.window_s:.2f}" for k, v in self.cpu.items()))
+                + ", ".join(f"{k} {v / self.window_s:.2f}" for k, v in self.cpu.items())
+                + ("; memory MiB: " + ", ".join(f"{k} {v:.0f}" for k, v in self.memory_mib.items())
+                   if self.memory_mib else ""))
 
 
 def tally(cameras: dict[str, CameraTally], window: tuple[float, float], n: int,
@@ -255,6 +270,7 @@ def run_pipeline(n: int, server: RtspLoopServer, detector: DetectorConfig, model
         give_up = time.time() + CONNECT_WAIT_S
         delivered: set[str] = set()
         measured: tuple[dict[str, float], float] | None = None
+        memory: dict[str, float] = {}
         started = False
         # Go on after the window until its last frames have had their staleness budget.
         while time.time() < end + detector.stale_s + 0.5:
@@ -267,6 +283,7 @@ def run_pipeline(n: int, server: RtspLoopServer, detector: DetectorConfig, model
                 started = True
             if started and measured is None and time.time() >= end:
                 measured = cpu.stop(), server_cpu.stop()["server"]
+                memory = {part: rss_mib(pids) for part, pids in parts().items()}
             if pull.poll(100):
                 while True:
                     try:
@@ -285,7 +302,9 @@ def run_pipeline(n: int, server: RtspLoopServer, detector: DetectorConfig, model
         sweep_stale()
         shutil.rmtree(run_dir, ignore_errors=True)
     assert measured is not None
-    return tally(tallies, (start, end), n, *measured)
+    trial = tally(tallies, (start, end), n, *measured)
+    trial.memory_mib = memory
+    return trial
 
 
 # --- naive trial ---------------------------------------------------------------------------------
@@ -472,7 +491,8 @@ def main(argv: Sequence[str] | None = None) -> None:
               f"{BITRATE // 1000} kbit/s; analysed at {FPS:g} fps; staleness budget {STALE_S} s")
         print(f"isolated cost: decode {100 * iso.decode_stream:.2f} % of a core per camera from the RTSP "
               f"server ({100 * iso.decode_file:.2f} % from the file), model {1000 * iso.model:.1f} ms CPU "
-              f"per frame at width {detector.input} -> {isolated_ms:.1f} ms CPU per analysed frame", flush=True)
+              f"per frame at width {detector.input} -> {isolated_ms:.1f} ms CPU per analysed frame",
+              flush=True)
 
         def pipeline(n: int) -> Trial:
             with serving(stream, n) as server:
