@@ -22,11 +22,12 @@ from custodywatch.rtsp_server import RtspLoopServer
 
 FPS = 10
 LOSS_AFTER_S = 4
-SECONDS = {"seen": 14, "covered": 12, "seen again": 16}
+SECONDS = {"seen": 14, "covered": 12, "seen again": 14, "frozen": 12, "seen at last": 14}
 
 
 def write_covered_camera(path: Path) -> Path:
-    """A room with some life in it (sensor noise), the lens covered for a while, then uncovered."""
+    """A room with some life in it (sensor noise); the lens covered for a while, then the decoder
+    frozen on one picture (the same frame repeated) for a while."""
     rng = np.random.default_rng(3)
     room = np.repeat(np.repeat(rng.integers(30, 220, (45, 80, 3), np.uint8), 8, axis=0), 8, axis=1)
     with av.open(str(path), mode="w", format="mp4") as container:
@@ -39,6 +40,8 @@ def write_covered_camera(path: Path) -> Path:
             for _ in range(seconds * FPS):
                 if phase == "covered":
                     image = np.full((360, 640, 3), 4, np.uint8)
+                elif phase == "frozen":
+                    pass  # the previous picture again
                 else:
                     noise = rng.integers(-6, 7, room.shape, np.int16)
                     image = np.clip(room.astype(np.int16) + noise, 0, 255).astype(np.uint8)
@@ -93,15 +96,18 @@ def service(tmp_path: Path):
 def test_covered_lens_and_stalled_camera_raise_video_loss_and_clear_when_video_returns(service) -> None:
     base, server, log = service
     loop_s = sum(SECONDS.values())
-    # The lens is covered once per loop of the file: an alert that fires and then ends.
-    covered = _wait("video_loss for the covered lens, ended",
-                    lambda: [a for a in _video_losses(base) if a["ended_at"] is not None],
-                    2 * loop_s + 30, log)
-    alert = covered[0]
-    assert alert["camera"] == "cam-c1" and alert["severity"] == "alarm"
-    held = alert["ended_at_epoch"] - alert["condition_started_at_epoch"]
-    assert SECONDS["covered"] - 3 <= held <= SECONDS["covered"] + 8, alert
-    assert alert["fired_at_epoch"] - alert["condition_started_at_epoch"] == pytest.approx(LOSS_AFTER_S, abs=1)
+    # Once per loop of the file the lens is covered, and later the picture freezes: each an alert
+    # that fires, names why, and ends when the picture comes back.
+    def ended(reason: str) -> list[dict[str, Any]]:
+        return [a for a in _video_losses(base) if a["ended_at"] is not None and reason in a["detail"]]
+
+    for reason, phase in (("lens covered", "covered"), ("frozen picture", "frozen")):
+        alert = _wait(f"video_loss for {reason}, ended", lambda r=reason: ended(r), 2 * loop_s + 30, log)[0]
+        assert alert["camera"] == "cam-c1" and alert["severity"] == "alarm"
+        held = alert["ended_at_epoch"] - alert["condition_started_at_epoch"]
+        assert SECONDS[phase] - 3 <= held <= SECONDS[phase] + 8, alert
+        fired_after = alert["fired_at_epoch"] - alert["condition_started_at_epoch"]
+        assert fired_after == pytest.approx(LOSS_AFTER_S, abs=1), alert
 
     # Now the camera stops sending (server stalled with its socket open).
     seen = {a["id"] for a in _video_losses(base)}
