@@ -39,8 +39,14 @@ def _count(counter: dict[str, int], camera: str, n: int = 1) -> None:
 
 @dataclass
 class BatchCollector:
-    """Collects frames for at most `window_s` after the first, up to the batch cap, and sorts out
-    the ones captured longer ago than the staleness budget.
+    """Gathers the next batch: the frames waiting, plus those arriving within `window_s`, at most
+    the batch cap, oldest first; frames captured longer ago than the staleness budget are dropped
+    and counted.
+
+    Everything waiting in the socket is taken in every round, and only each camera's newest frame
+    is kept (an older one is a period old, past the budget): when the box is overloaded the queue
+    stays one frame per camera deep, so the frames it does analyse are fresh, instead of every
+    frame waiting behind a backlog and going stale.
 
     The cap follows the measured inference time per image, so that one batch fits in its share of
     the budget: a slow box gets smaller batches, not stale ones.
@@ -51,6 +57,7 @@ class BatchCollector:
     stale_s: float
     stats: DetectorStats = field(default_factory=DetectorStats)
     per_image_s: float | None = None
+    _waiting: dict[str, FrameReady] = field(default_factory=dict)
 
     @property
     def cap(self) -> int:
@@ -63,28 +70,44 @@ class BatchCollector:
         sample = seconds / max(1, images)
         self.per_image_s = sample if self.per_image_s is None else 0.8 * self.per_image_s + 0.2 * sample
 
+    def offer(self, msg: FrameReady) -> None:
+        """A frame arrived: it replaces its camera's waiting frame, if any."""
+        older = self._waiting.pop(msg.camera, None)
+        if older is not None:
+            _count(self.stats.dropped_stale, older.camera)
+        self._waiting[msg.camera] = msg
+
+    def _drain(self, sock: zmq.Socket[bytes]) -> None:
+        while True:
+            try:
+                self.offer(sock.recv_pyobj(flags=zmq.NOBLOCK))
+            except zmq.Again:
+                return
+
     def collect(self, sock: zmq.Socket[bytes], poll_ms: int = 100) -> list[FrameReady]:
-        if not sock.poll(poll_ms):
+        if not self._waiting and not sock.poll(poll_ms):
             return []
-        batch: list[FrameReady] = [sock.recv_pyobj()]
+        self._drain(sock)
         cap = self.cap
         deadline = time.monotonic() + self.window_s
-        while len(batch) < cap:
+        while len(self._waiting) < cap:
             remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
             if not sock.poll(remaining_ms):
                 break
-            batch.append(sock.recv_pyobj())
+            self._drain(sock)
         self.stats.batch_cap = cap
-        return self.fresh(batch, time.time())
+        return self.take(cap, time.time())
 
-    def fresh(self, batch: list[FrameReady], now: float) -> list[FrameReady]:
-        kept = []
-        for msg in batch:
+    def take(self, cap: int, now: float) -> list[FrameReady]:
+        """Drop the stale waiting frames, then hand out up to `cap` of the rest, oldest first."""
+        for camera, msg in list(self._waiting.items()):
             if now - msg.wall > self.stale_s:
-                _count(self.stats.dropped_stale, msg.camera)
-            else:
-                kept.append(msg)
-        return kept
+                del self._waiting[camera]
+                _count(self.stats.dropped_stale, camera)
+        batch = sorted(self._waiting.values(), key=lambda m: m.wall)[:cap]
+        for msg in batch:
+            del self._waiting[msg.camera]
+        return batch
 
 
 @dataclass

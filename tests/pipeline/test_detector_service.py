@@ -96,9 +96,24 @@ def test_frames_from_four_cameras_batched_give_the_detections_of_one_by_one(tmp_
 def test_frames_older_than_the_staleness_budget_are_dropped_and_counted(ages, kept) -> None:
     collector = BatchCollector(batch_max=16, window_s=0.005, stale_s=0.5)
     now = time.time()
-    batch = [_handle(None, "cam", now - age, i) for i, age in enumerate(ages)]
-    assert len(collector.fresh(batch, now)) == kept
-    assert collector.stats.dropped_stale.get("cam", 0) == len(ages) - kept
+    for i, age in enumerate(ages):
+        collector.offer(_handle(None, f"cam-{i}", now - age))
+    assert len(collector.take(16, now)) == kept
+    assert sum(collector.stats.dropped_stale.values()) == len(ages) - kept
+
+
+def test_an_overloaded_worker_keeps_each_cameras_newest_frame_and_serves_the_oldest_first() -> None:
+    collector = BatchCollector(batch_max=16, window_s=0.005, stale_s=0.5)
+    now = time.time()
+    # A backlog: three frames of cam-a queued behind each other, one of cam-b.
+    for age, cam in ((0.45, "cam-a"), (0.3, "cam-b"), (0.2, "cam-a"), (0.1, "cam-a")):
+        collector.offer(_handle(None, cam, now - age))
+    first = collector.take(1, now)
+    assert [(m.camera, round(now - m.wall, 2)) for m in first] == [("cam-b", 0.3)]
+    second = collector.take(1, now)
+    assert [(m.camera, round(now - m.wall, 2)) for m in second] == [("cam-a", 0.1)]
+    assert collector.stats.dropped_stale == {"cam-a": 2}
+    assert collector.take(1, now) == []
 
 
 @pytest.mark.parametrize(
