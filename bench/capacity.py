@@ -47,7 +47,7 @@ from custodywatch.config import CameraConfig, Config, DetectorConfig, RoomConfig
 from custodywatch.models.backends import YoloxBackend
 from custodywatch.models.detector import Detector, resolve_model
 from custodywatch.pipeline.detector_service import DetectorService
-from custodywatch.pipeline.messages import FrameDetections
+from custodywatch.pipeline.messages import CameraHealth, DetectorStats, FrameDetections
 from custodywatch.pipeline.reader import CameraSource, ReaderGroup
 from custodywatch.pipeline.shm import sweep_stale
 from custodywatch.pipeline.supervisor import Supervisor
@@ -166,21 +166,18 @@ class CameraTally:
 class Trial:
     cameras: int
     window_s: float
-    due: int  # frames the clock says were due: cameras x fps x window
+    expected: int  # frames that should have been analysed in the window (see tally)
     sampled: int  # frames the readers numbered inside the window (gaps in numbering included)
     on_time: int
     cpu: dict[str, float]  # CPU seconds in the window by part of the pipeline
     server_cpu_s: float
     memory_mib: dict[str, float] = field(default_factory=dict)  # resident memory by part, at the end
+    lost: dict[str, int] = field(default_factory=dict)  # frames lost in the window, by where
     note: str = ""
 
     @property
     def cpu_s(self) -> float:
         return sum(self.cpu.values())
-
-    @property
-    def expected(self) -> int:
-        return max(self.due, self.sampled)
 
     @property
     def dropped_pct(self) -> float:
@@ -196,24 +193,63 @@ class Trial:
 
     def line(self, label: str) -> str:
         cores, server = self.cpu_s / self.window_s, self.server_cpu_s / self.window_s
-        return (f"{label:8} N={self.cameras:3}  due {self.due:6}  sampled {self.sampled:6}  on time "
-                f"{self.on_time:6}  dropped {self.dropped_pct:5.1f}%  CPU {cores:4.2f} cores "
+        return (f"{label:8} N={self.cameras:3}  expected {self.expected:6}  sampled {self.sampled:6}  "
+                f"on time {self.on_time:6}  dropped {self.dropped_pct:5.1f}%  CPU {cores:4.2f} cores "
                 f"({self.cpu_per_frame_ms:5.1f} ms/frame)  server {server:4.2f} cores  "
                 f"{'held' if self.held else 'NOT held'} {self.note}\n{'':10}CPU by part: "
                 + ", ".join(f"{k} {v / self.window_s:.2f}" for k, v in self.cpu.items())
                 + ("; memory MiB: " + ", ".join(f"{k} {v:.0f}" for k, v in self.memory_mib.items())
-                   if self.memory_mib else ""))
+                   if self.memory_mib else "")
+                + ("; lost: " + ", ".join(f"{k} {v}" for k, v in self.lost.items()) if self.lost else ""))
 
 
 def tally(cameras: dict[str, CameraTally], window: tuple[float, float], n: int,
           cpu: dict[str, float], server_cpu: float) -> Trial:
-    sampled = sum(max(idx) - min(idx) + 1 for t in cameras.values() for idx in t.indices.values() if idx)
-    on_time = sum(t.on_time for t in cameras.values())
+    """Frames expected per camera: those its reader numbered within the window (a gap in the
+    numbering is a frame lost), and never fewer than the clock says were due, less one for where
+    the window's edges fall between frames."""
     span = window[1] - window[0]
-    return Trial(n, span, int(round(n * FPS * span)), sampled, on_time, cpu, server_cpu)
+    due = FPS * span
+    numbered = [sum(max(idx) - min(idx) + 1 for idx in t.indices.values() if idx) for t in cameras.values()]
+    expected = sum(max(k, int(due) - 1) for k in numbered) + (n - len(cameras)) * (int(due) - 1)
+    on_time = sum(t.on_time for t in cameras.values())
+    return Trial(n, span, expected, sum(numbered), on_time, cpu, server_cpu)
 
 
 # --- pipeline trial ------------------------------------------------------------------------------
+
+class LossTally:
+    """Drop counters from the readers' and detector workers' health reports, over a window."""
+
+    def __init__(self) -> None:
+        self._cameras: dict[str, CameraHealth] = {}
+        self._workers: dict[str, DetectorStats] = {}
+        self._mark: dict[str, int] = {}
+
+    def drain(self, sock: zmq.Socket[bytes]) -> None:
+        while True:
+            try:
+                msg = sock.recv_pyobj(flags=zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            if isinstance(msg, CameraHealth):
+                self._cameras[msg.camera] = msg
+            elif isinstance(msg, DetectorStats):
+                self._workers[msg.worker] = msg
+
+    def totals(self) -> dict[str, int]:
+        return {
+            "at hand-off": sum(h.dropped for h in self._cameras.values()),
+            "stale at the detector": sum(sum(w.dropped_stale.values()) for w in self._workers.values()),
+            "overwritten": sum(sum(w.dropped_overwritten.values()) for w in self._workers.values()),
+        }
+
+    def mark(self) -> None:
+        self._mark = self.totals()
+
+    def since_mark(self) -> dict[str, int]:
+        return {k: v - self._mark.get(k, 0) for k, v in self.totals().items()}
+
 
 def bench_config(urls: list[str], detector: DetectorConfig) -> Config:
     rooms = [RoomConfig(id=f"room-{i}", type="interrogation") for i in range(len(urls))]
@@ -235,8 +271,9 @@ def run_pipeline(n: int, server: RtspLoopServer, detector: DetectorConfig, model
     zctx = zmq.Context()
     pull = zctx.socket(zmq.PULL)
     pull.bind(detections)
-    sink = zctx.socket(zmq.PULL)  # health reports: not used here, but the children send them
-    sink.bind(health)
+    reports = zctx.socket(zmq.PULL)  # the children's health reports: where frames were lost
+    reports.bind(health)
+    losses = LossTally()
     components = [
         *(DetectorService(detector, str(model_dir), ep, detections, health, name=f"detector-{i}")
           for i, ep in enumerate(frames)),
@@ -271,18 +308,22 @@ def run_pipeline(n: int, server: RtspLoopServer, detector: DetectorConfig, model
         delivered: set[str] = set()
         measured: tuple[dict[str, float], float] | None = None
         memory: dict[str, float] = {}
+        lost: dict[str, int] = {}
         started = False
         # Go on after the window until its last frames have had their staleness budget.
         while time.time() < end + detector.stale_s + 0.5:
             if start == float("inf") and (len(delivered) == n or time.time() > give_up):
                 start = time.time() + warmup_s
                 end = start + window_s
+            losses.drain(reports)
             if not started and time.time() >= start:
+                losses.mark()
                 cpu.start()
                 server_cpu.start()
                 started = True
             if started and measured is None and time.time() >= end:
                 measured = cpu.stop(), server_cpu.stop()["server"]
+                lost = losses.since_mark()
                 memory = {part: rss_mib(pids) for part, pids in parts().items()}
             if pull.poll(100):
                 while True:
@@ -304,6 +345,7 @@ def run_pipeline(n: int, server: RtspLoopServer, detector: DetectorConfig, model
     assert measured is not None
     trial = tally(tallies, (start, end), n, *measured)
     trial.memory_mib = memory
+    trial.lost = {**lost, "late": sum(t.late for t in tallies.values())}
     return trial
 
 

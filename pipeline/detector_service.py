@@ -8,6 +8,7 @@ without a broker in between.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from multiprocessing.synchronize import Event
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("custodywatch.detector")
 
+DETECTOR_NICENESS = 5
 # A batch may take at most this share of the staleness budget, leaving the rest to queueing.
 BATCH_SHARE_OF_BUDGET = 0.4
 
@@ -127,6 +129,10 @@ class DetectorService(Component):
     def run(self, stop: Event) -> None:
         # Imported here: the service's main process never loads onnxruntime.
         from custodywatch.models.detector import Detector
+
+        # Below readers and recorders: when the box runs out of CPU, decoding (which must keep up
+        # with every frame) and recording go on, and detection analyses fewer, fresh frames.
+        os.nice(DETECTOR_NICENESS)
 
         det = Detector.from_config(self.detector, Path(self.model_dir))
         det.warmup()
