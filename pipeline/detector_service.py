@@ -101,12 +101,15 @@ class BatchCollector:
         return self.take(cap, time.time())
 
     def take(self, cap: int, now: float) -> list[FrameReady]:
-        """Drop the stale waiting frames, then hand out up to `cap` of the rest, oldest first."""
-        for camera, msg in list(self._waiting.items()):
-            if now - msg.wall > self.stale_s:
-                del self._waiting[camera]
-                _count(self.stats.dropped_stale, camera)
-        batch = sorted(self._waiting.values(), key=lambda m: m.wall)[:cap]
+        """Up to `cap` waiting frames, oldest first, that the batch can still finish within the
+        budget; frames that cannot are dropped (and counted) rather than analysed late."""
+        per_image = self.per_image_s or 0.0
+        batch = sorted(self._waiting.values(), key=lambda m: m.wall)
+        while batch and now - batch[0].wall + per_image * min(cap, len(batch)) > self.stale_s:
+            late = batch.pop(0)
+            del self._waiting[late.camera]
+            _count(self.stats.dropped_stale, late.camera)
+        batch = batch[:cap]
         for msg in batch:
             del self._waiting[msg.camera]
         return batch

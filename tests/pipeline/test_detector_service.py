@@ -116,6 +116,17 @@ def test_an_overloaded_worker_keeps_each_cameras_newest_frame_and_serves_the_old
     assert collector.take(1, now) == []
 
 
+def test_a_frame_the_batch_cannot_finish_in_time_is_dropped_not_analysed_late() -> None:
+    collector = BatchCollector(batch_max=16, window_s=0.005, stale_s=0.5, per_image_s=0.05)
+    now = time.time()
+    for age, cam in ((0.42, "cam-a"), (0.3, "cam-b"), (0.1, "cam-c")):
+        collector.offer(_handle(None, cam, now - age))
+    # Three images take 0.15 s: cam-a (0.42 s old) would finish at 0.57 s, past the 0.5 s budget.
+    batch = collector.take(16, now)
+    assert [m.camera for m in batch] == ["cam-b", "cam-c"]
+    assert collector.stats.dropped_stale == {"cam-a": 1}
+
+
 @pytest.mark.parametrize(
     "per_image_s, cap",
     [
