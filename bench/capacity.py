@@ -506,10 +506,11 @@ def search(candidates: Sequence[int], trial: Callable[[int], Trial], label: str)
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--window", type=float, default=60, help="measured seconds per trial (default 60)")
-    parser.add_argument("--warmup", type=float, default=8, help="seconds before measuring (default 8)")
-    parser.add_argument("--pipeline", type=int, nargs="*", default=[32, 40, 48, 56, 64],
+    parser.add_argument("--warmup", type=float, default=5,
+                        help="seconds after every camera delivers before measuring (default 5)")
+    parser.add_argument("--pipeline", type=int, nargs="*", default=[40, 48, 56, 64],
                         help="camera counts to search for the pipeline")
-    parser.add_argument("--naive", type=int, nargs="*", default=[16, 24, 32, 40, 48],
+    parser.add_argument("--naive", type=int, nargs="*", default=[24, 32, 40],
                         help="camera counts to search for the naive baseline (none: skip it)")
     parser.add_argument("--record", type=int, nargs="*", default=[32, 40, 48],
                         help="camera counts to search with every camera also recorded (none: skip it)")
