@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import supervision as sv
+from typing import TYPE_CHECKING
 
 from custodywatch.pipeline.shm import FrameHandle
 from custodywatch.rules.view import ViewSample
+
+if TYPE_CHECKING:
+    # Only the detector and analytics processes handle detections; readers need not load supervision
+    # (about 100 MB per process).
+    import supervision as sv
 
 
 @dataclass(frozen=True)
