@@ -3,23 +3,44 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
 
 from custodywatch.api.deps import Services
-from custodywatch.api.events import EventHub, ZmqEventBridge
+from custodywatch.api.events import EventHub, ZmqEventBridge, health_feed
 from custodywatch.api.metrics import build_registry
 from custodywatch.api.routers.alerts import router as alerts_router
+from custodywatch.api.routers.audit import router as audit_router
+from custodywatch.api.routers.auth import router as auth_router
+from custodywatch.api.routers.cameras import router as cameras_router
+from custodywatch.api.routers.clips import router as clips_router
+from custodywatch.api.routers.config import router as config_router
+from custodywatch.api.routers.custody import router as custody_router
 from custodywatch.api.routers.events import router as events_router
+from custodywatch.api.routers.exports import router as exports_router
 from custodywatch.api.routers.health import router as health_router
+from custodywatch.api.routers.holds import router as holds_router
 from custodywatch.api.routers.metrics import router as metrics_router
 from custodywatch.api.routers.pages import STATIC_DIR
 from custodywatch.api.routers.pages import router as pages_router
+from custodywatch.api.routers.recordings import router as recordings_router
+from custodywatch.api.routers.rooms import router as rooms_router
+from custodywatch.api.routers.users import router as users_router
 from custodywatch.api.schemas import HealthReport
+from custodywatch.api.throttle import LoginThrottle
+from custodywatch.config import Config
 from custodywatch.pipeline.health import PipelineFigures
+from custodywatch.store.accounts import AccountStore, AuditLog
 from custodywatch.store.alerts import AlertNotFound, AlertStore, InvalidTransition
+from custodywatch.store.rules_state import RulesStateStore
+
+ROUTERS = (auth_router, clips_router, alerts_router, events_router, cameras_router, custody_router,
+           rooms_router, recordings_router, holds_router, exports_router, users_router, audit_router,
+           config_router, health_router, metrics_router, pages_router)
 
 
 def api_only_health() -> HealthReport:
@@ -32,12 +53,19 @@ def create_app(
     events: EventHub,
     health: Callable[[], HealthReport] | None = None,
     *,
+    engine: Engine,
     title: str = "custodywatch",
     bridge: ZmqEventBridge | None = None,
     pipeline: Callable[[], PipelineFigures] | None = None,
+    config: Config | None = None,
+    archive_dir: Path | None = None,
+    data_dir: Path | None = None,
+    throttle: LoginThrottle | None = None,
 ) -> FastAPI:
-    """`bridge`, when given, runs for the app's lifetime on the server's event loop; `pipeline`
-    gives the live per-camera figures for /metrics."""
+    """`engine` is the store's database (accounts, audit, custody); `bridge`, when given, runs for
+    the app's lifetime on the server's event loop; `pipeline` gives the live per-camera figures for
+    /metrics; `config` names the rooms, cameras and custody limits; `data_dir` holds the recorder's
+    clips and keys, and `archive_dir` its archive (default `data_dir/archive`)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -45,18 +73,27 @@ def create_app(
             stack.callback(events.close)
             if bridge is not None:
                 await stack.enter_async_context(bridge.running())
+            await stack.enter_async_context(health_feed(events, services.health))
             yield
 
     app = FastAPI(title=title, lifespan=lifespan)
-    app.state.services = Services(
+    app.state.services = services = Services(
         store=store,
+        engine=engine,
         hub=events,
         health=health or api_only_health,
         metrics=build_registry(store, events, pipeline),
+        accounts=AccountStore(engine),
+        audit=AuditLog(engine),
+        throttle=throttle or LoginThrottle(),
+        rules_state=RulesStateStore(engine),
+        config=config,
+        archive_dir=archive_dir if archive_dir is not None or data_dir is None else data_dir / "archive",
+        data_dir=data_dir,
     )
     app.add_exception_handler(AlertNotFound, _not_found)
     app.add_exception_handler(InvalidTransition, _conflict)
-    for router in (alerts_router, events_router, health_router, metrics_router, pages_router):
+    for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -1,24 +1,43 @@
-"""What route handlers receive: the app's services, and who is acting."""
+"""What route handlers receive: the app's services. Who is acting comes from `api.auth`."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 from prometheus_client import CollectorRegistry
+from sqlalchemy import Engine
 
 from custodywatch.api.events import EventHub
+from custodywatch.api.exports import ExportJobs
 from custodywatch.api.schemas import HealthReport
+from custodywatch.api.throttle import LoginThrottle
+from custodywatch.config import Config
+from custodywatch.store.accounts import AccountStore, AuditLog
 from custodywatch.store.alerts import AlertStore
+from custodywatch.store.rules_state import RulesStateStore
 
 
 @dataclass(frozen=True)
 class Services:
     store: AlertStore
+    engine: Engine  # the store's database, for the stores that take one (recorder catalog)
     hub: EventHub
     health: Callable[[], HealthReport]
     metrics: CollectorRegistry
+    accounts: AccountStore
+    audit: AuditLog
+    throttle: LoginThrottle
+    rules_state: RulesStateStore
+    # What the box is configured with; None in tests that serve only the store.
+    config: Config | None = None
+    # Where the recorder writes: `archive_dir` (segments and index.jsonl), and the data directory
+    # (clips/<alert id>/, keys/, signatures/); the API also keeps playback cuts and exports there.
+    archive_dir: Path | None = None
+    data_dir: Path | None = None
+    exports: ExportJobs = field(default_factory=ExportJobs)
 
 
 def get_services(request: Request) -> Services:
@@ -26,10 +45,4 @@ def get_services(request: Request) -> Services:
     return services
 
 
-def current_actor(x_operator: Annotated[str | None, Header(max_length=64)] = None) -> str:
-    # Until login exists the page names its operator in a header; a token's user replaces this.
-    return (x_operator or "").strip() or "watch-desk"
-
-
 ServicesDep = Annotated[Services, Depends(get_services)]
-ActorDep = Annotated[str, Depends(current_actor)]

@@ -30,7 +30,9 @@ from custodywatch.store.views import AlertChange, AlertView
 log = logging.getLogger(__name__)
 
 ALERT = "alert"
+HEALTH = "health"
 RESET = "reset"
+HEALTH_POLL_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -220,3 +222,38 @@ class ZmqEventBridge:
             log.warning("alert %s was published but is not in the store", event.alert_id)
             return
         publish_alert(self._hub, AlertChange(event.kind), alert)
+
+
+def _health_state(report: HealthReport) -> tuple[object, ...]:
+    # What a watch desk must hear about at once; frame rates change all the time and are polled.
+    return (tuple(sorted(report.processes.items())),
+            tuple(sorted((cam, h.connected) for cam, h in report.cameras.items())))
+
+
+@contextlib.asynccontextmanager
+async def health_feed(
+    hub: EventHub, health: Callable[[], HealthReport], interval_s: float | None = None
+) -> AsyncIterator[None]:
+    """While inside, publishes a `health` event whenever a camera connects or drops or a process
+    dies or comes back (checked every `interval_s`)."""
+
+    async def watch() -> None:
+        last: tuple[object, ...] | None = None
+        while True:
+            try:
+                report = await asyncio.to_thread(health)
+                state = _health_state(report)
+                if last is not None and state != last:
+                    hub.publish(HEALTH, report)
+                last = state
+            except Exception:
+                log.exception("could not read the box's health")
+            await asyncio.sleep(HEALTH_POLL_S if interval_s is None else interval_s)
+
+    task = asyncio.create_task(watch())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

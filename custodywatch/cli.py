@@ -160,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from custodywatch.recorder.commands import register as register_recorder
     register_recorder(sub)
+    from custodywatch.api.commands import register as register_users
+    register_users(sub)
     return p
 
 

@@ -52,6 +52,7 @@ def _demo_model_dir(model: str) -> str | None:
 
 
 def run_demo(host: str = "127.0.0.1", port: int = 8080, rtsp_port: int | None = None) -> int:
+    from custodywatch.api.commands import ensure_first_admin
     from custodywatch.rtsp_server import RtspLoopServer, RtspServerError
     from custodywatch.scenes.catalog import write_scene
     from custodywatch.service import run_service
@@ -82,6 +83,12 @@ def run_demo(host: str = "127.0.0.1", port: int = 8080, rtsp_port: int | None = 
             return 2
         for _, cam, _ in scenes:
             print(f"demo camera {cam}: {server.url(cam)}", flush=True)
+        password = ensure_first_admin(paths.database_url(cfg.store.database_url))
+        if password is not None:
+            print(f"demo login: user admin, password {password}", flush=True)
+        else:
+            print("demo login: use an existing account (reset one with `custodywatch user passwd NAME`)",
+                  flush=True)
         return run_service(cfg, host=host, port=port, model_dir_flag=_demo_model_dir(cfg.detector.model))
     finally:
         server.stop()

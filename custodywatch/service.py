@@ -1,8 +1,8 @@
 """`custodywatch run`: the live service as one process tree.
 
 The main process owns everything: it migrates the store, starts the children through the
-supervisor (analytics, detector, readers), serves the API with uvicorn, and on SIGINT/SIGTERM
-stops uvicorn first and then the children in order.
+supervisor (recorder, analytics, detector workers, readers), serves the API with uvicorn, and on
+SIGINT/SIGTERM stops uvicorn first and then the children in order.
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from custodywatch.pipeline.health import HealthCollector
 from custodywatch.pipeline.reader import CameraSource, ReaderGroup
 from custodywatch.pipeline.shm import sweep_stale
 from custodywatch.pipeline.supervisor import Supervisor
+from custodywatch.recorder.service import recorder_service
 from custodywatch.vocabulary import Zone
 
 log = logging.getLogger("custodywatch.service")
@@ -84,6 +85,7 @@ def run_service(cfg: Config, host: str | None = None, port: int | None = None,
     from custodywatch.api.app import create_app
     from custodywatch.api.events import EventHub, ZmqEventBridge
     from custodywatch.models.detector import ModelNotFoundError, resolve_model
+    from custodywatch.store.accounts import AccountStore
     from custodywatch.store.alerts import AlertStore
     from custodywatch.store.db import make_engine, migrate
 
@@ -102,6 +104,9 @@ def run_service(cfg: Config, host: str | None = None, port: int | None = None,
         log.info("removed %d stale shared-memory segments of a killed run", len(removed))
     db = make_engine(db_url)
     migrate(db)
+    if AccountStore(db).user_count() == 0:
+        log.warning("no accounts yet: nobody can log in; add one with "
+                    "`custodywatch user add NAME --role admin`")
 
     run_dir = Path(tempfile.mkdtemp(prefix="custodywatch-"))
     ep = {name: f"ipc://{run_dir / name}" for name in ("detections", "events", "health")}
@@ -110,6 +115,8 @@ def run_service(cfg: Config, host: str | None = None, port: int | None = None,
     health = HealthCollector(ep["health"], [c.id for c in cfg.cameras])
     health.start()
     components = [
+        # Recording first and on its own: analysis slow or dead, recording goes on.
+        recorder_service(cfg, db_url, ep["events"]),
         AnalyticsService(cfg, db_url, ep["detections"], ep["events"]),
         *(DetectorService(cfg.detector, str(model_dir), endpoint, ep["detections"], ep["health"],
                           name=f"detector-{i}", guard_posts=guard_posts(cfg))
@@ -120,8 +127,10 @@ def run_service(cfg: Config, host: str | None = None, port: int | None = None,
     store = AlertStore(db, cfg.site.id, cfg.site.box_id)
     hub = EventHub()
     bridge = ZmqEventBridge(hub, store, ep["events"])
-    app = create_app(store, hub, health=lambda: _health_report(supervisor, health), bridge=bridge,
-                     pipeline=health.figures)
+    archive = Path(cfg.recorder.archive_dir) if cfg.recorder.archive_dir else paths.data_dir() / "archive"
+    app = create_app(store, hub, health=lambda: _health_report(supervisor, health), engine=db, bridge=bridge,
+                     pipeline=health.figures, config=cfg, archive_dir=archive,
+                     data_dir=paths.data_dir())
     server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"), hub)
 
     def request_stop(signum: int, _frame: object) -> None:

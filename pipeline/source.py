@@ -16,6 +16,7 @@ import av.error
 import numpy as np
 
 from custodywatch.config import redact_url
+from custodywatch.recorder.timeline import WindowMin
 from custodywatch.rules.view import ViewSample, measure_luma, measure_view
 
 
@@ -62,7 +63,7 @@ def _luma(frame: av.VideoFrame) -> np.ndarray | None:
     if frame.format.name not in LUMA_FIRST:
         return None
     plane = frame.planes[0]
-    return np.frombuffer(plane, np.uint8).reshape(frame.height, plane.line_size)[:, :frame.width]
+    return np.frombuffer(memoryview(plane), np.uint8).reshape(frame.height, plane.line_size)[:, :frame.width]
 
 
 def is_stream_url(url: str) -> bool:
@@ -168,6 +169,7 @@ def read_frames(camera: str, url: str, fps: float, *, realtime_files: bool = Fal
         decoded_any = False
         counts = counters if counters is not None else SourceCounters()
         live = realtime_files or is_stream_url(url)
+        edge = WindowMin()
         try:
             for packet in container.demux(stream):
                 if packet.size == 0:
@@ -201,8 +203,11 @@ def read_frames(camera: str, url: str, fps: float, *, realtime_files: bool = Fal
                     if live:
                         # A server may send a backlog on connect (from its last keyframe on), in a
                         # burst: the frame that came with the least delay bounds the mapping best,
-                        # and no frame is stamped later than its arrival.
-                        anchor_wall = min(anchor_wall, time.time() - rel)
+                        # and no frame is stamped later than its arrival. Over the last minute
+                        # only, as the recorder does, so that both follow a drifting camera clock
+                        # and put a frame and its recording at the same time.
+                        now = time.time()
+                        anchor_wall = edge.add(now, now - rel)
                     image = frame.to_ndarray(format="bgr24")
                     yield Frame(camera, image, rel, anchor_wall + rel, index, _luma(frame),
                                 frame.format.name.startswith("yuvj"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from pathlib import Path
 
 from sqlalchemy import Engine, or_, select
@@ -67,6 +68,19 @@ class AlertClipper:
                 if (folder / "final.mp4").exists() or (alert.id, "final") in self._failed:
                     self._done.add(alert.id)  # nothing more to cut for it
         return made
+
+    def prune(self, now: float, max_age_s: float) -> list[str]:
+        """Remove the clip folders of alerts older than the longest retention: clips are copies cut
+        from the archive (which keeps held footage and can be cut again), not evidence of their own."""
+        removed: list[str] = []
+        if not self.clips_dir.is_dir():
+            return removed
+        for folder in sorted(self.clips_dir.iterdir()):
+            if folder.is_dir() and folder.stat().st_mtime < now - max_age_s:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder.name)
+                log.info("removed the clips of alert %s (older than the retention)", folder.name)
+        return removed
 
     def _cut(self, alert_id: str, kind: str, camera: str, start: float, end: float,
              now: float) -> Clip | None:

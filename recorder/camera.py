@@ -110,6 +110,7 @@ class CameraRecorder:
         self._pending_gap: tuple[float, GapCause] | None = None
         self._seg_start: float | None = None
         self._stopping = False  # the stop was seen while connected: the last segment ends the run
+        self._started_at = self._wall()
 
     # ---- the loop ------------------------------------------------------------------------------
 
@@ -118,6 +119,7 @@ class CameraRecorder:
         """Record until `stop` is set or the wall clock reaches `until` (for `custodywatch record`);
         `once`: stop when the first connection ends (a file recorded into an archive)."""
         stop = stop or threading.Event()
+        self._started_at = self._wall()
         backoff = BACKOFF_START_S
         try:
             while not self._should_stop(stop, until):
@@ -153,7 +155,8 @@ class CameraRecorder:
                 self._append_pending_gap(self._wall())
             if self._loss_reported:
                 self._loss_reported = False
-                self.listener.loss_ended(self.camera, open_gap[0] if open_gap else self._wall(), self._wall())
+                since = max(open_gap[0], self._started_at) if open_gap else self._wall()
+                self.listener.loss_ended(self.camera, since, self._wall())
 
     def _should_stop(self, stop: threading.Event, until: float | None) -> bool:
         return stop.is_set() or (until is not None and self._wall() >= until)
@@ -170,10 +173,13 @@ class CameraRecorder:
         self.stats.error = detail
 
     def _check_loss(self) -> None:
-        if self._gap_from is not None and not self._loss_reported and \
-                self._wall() - self._gap_from >= self.loss_after_s:
+        if self._gap_from is None or self._loss_reported:
+            return
+        # Time the recorder itself was down is a gap in the index, not a live alarm at start-up.
+        since = max(self._gap_from, self._started_at)
+        if self._wall() - since >= self.loss_after_s:
             self._loss_reported = True
-            self.listener.loss_started(self.camera, self._gap_from)
+            self.listener.loss_started(self.camera, since)
 
     def _record_connection(self, container: av.container.InputContainer, stop: threading.Event,
                            until: float | None) -> None:
@@ -270,7 +276,7 @@ class CameraRecorder:
             self._gap_from = None
             if self._loss_reported:
                 self._loss_reported = False
-                self.listener.loss_ended(self.camera, self._pending_gap[0], wall)
+                self.listener.loss_ended(self.camera, max(self._pending_gap[0], self._started_at), wall)
         return self._writer
 
     def _close_segment(self, end_t: float | None = None) -> None:
@@ -333,9 +339,10 @@ class CameraRecorder:
                 self._gap_from = rec.end
         if self._pending_gap is not None:
             self._gap_from, self._pending_gap = self._pending_gap[0], None
-        self._seg_start = None
         if self._gap_from is None:
-            self._gap_from = self._wall()
+            # Nothing of this segment reached the disk: the loss starts where the last one ended.
+            self._gap_from = self._seg_start if self._seg_start is not None else self._wall()
+        self._seg_start = None
         self._gap_cause = GapCause.STORAGE_ERROR
 
 

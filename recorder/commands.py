@@ -235,7 +235,13 @@ def _iso(t: float) -> str:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from custodywatch.recorder.package import ExportError, export_package
-    from custodywatch.recorder.signing import heads_path, load_or_create_key
+    from custodywatch.recorder.signing import (
+        PUBLIC_NAME,
+        fingerprint,
+        heads_path,
+        keys_dir,
+        load_or_create_key,
+    )
 
     try:
         configured = None
@@ -273,7 +279,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     except ExportError as exc:
         print(f"custodywatch: {exc}", file=sys.stderr)
         return EXIT_PROBLEM
-    print(f"{pkg.path}: {pkg.segments} segments, {pkg.gaps} gaps, {pkg.bytes} bytes, signed")
+    print(f"{pkg.path}: {pkg.segments} segments, {pkg.gaps} gaps, {pkg.bytes} bytes, "
+          f"signed with {fingerprint(key.public_key())} (public key: {keys_dir() / PUBLIC_NAME})")
     return EXIT_OK
 
 
@@ -363,7 +370,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     s.add_argument("path")
     s.add_argument("--pubkey", help="the box's public key (PEM) to check signatures with")
     s.add_argument("--heads",
-                   help="signed heads file (default: $CUSTODYWATCH_DATA/signatures/<archive id>.jsonl)")
+                   help="signatures file (default: $CUSTODYWATCH_DATA/signatures/<archive id>.jsonl)")
     s.set_defaults(func=cmd_verify)
 
     s = sub.add_parser("clip", help="cut a clip from an archive without re-encoding")

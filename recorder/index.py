@@ -3,7 +3,7 @@
 Every record (segment, gap, deletion) names the hash of the camera's previous record and carries
 its own hash over everything else in it, so a segment removed, replaced or reordered, or a record
 edited, breaks the chain where it happened. The index is self-contained: `verify` needs nothing
-but the archive directory (and, for the signed heads, the box's public key).
+but the archive directory (and, for its signatures, the box's public key).
 
 Appends take an exclusive `flock` so the recorder threads of one process and another process
 (retention, the CLI) never interleave lines; each append is flushed and fsynced, because a record
@@ -108,7 +108,7 @@ class ChainHead:
 
 
 def archive_id(archive: Path) -> str:
-    """The archive's identity (created once), which names its signed heads outside the archive."""
+    """The archive's identity (created once), which names its signatures outside the archive."""
     meta = archive / ARCHIVE_META
     try:
         return str(json.loads(meta.read_text())["archive_id"])

@@ -5,7 +5,7 @@ A package is a directory an investigator can hand over as it is:
 - `records.jsonl`: the index records of each camera from the first to the last segment in range
   (gaps and deletions between included), a run of the archive's hash chain;
 - `manifest.json`: what, when, where from — cameras, range, segments with hashes, gaps, where each
-  camera's chain run starts and ends, the latest signed heads of the archive;
+  camera's chain run starts and ends, the latest signature of the archive's index;
 - `manifest.sig`: the box's Ed25519 signature over manifest.json's bytes;
 - `box_ed25519.pub.pem`: the box's public key, for reference only: `verify --pubkey` checks the
   signature against a key the verifier got some other way.

@@ -123,7 +123,7 @@ class RecorderService(Component):
     settings: RecorderConfig = field(default_factory=RecorderConfig)
     database_url: str | None = None
     events_endpoint: str | None = None  # where alert events are published (the API's PUB endpoint)
-    data_dir: str | None = None  # keys, signed heads, clips (default $CUSTODYWATCH_DATA)
+    data_dir: str | None = None  # keys, signatures, clips (default $CUSTODYWATCH_DATA)
     # Why nothing was recorded since the last run: pass CONFIG_CHANGE when restarting for a new config.
     start_cause: GapCause = GapCause.RECORDER_RESTART
     site_id: str = "site"
@@ -278,6 +278,10 @@ class _Housekeeping:
             return
         if catalog is not None and result.records:
             catalog.mirror(self.index.id, result.records)
+        if self.clipper is not None:
+            longest = max([s.retention_days, *s.retention_days_by_room.values(),
+                           *s.retention_days_by_camera.values()])
+            self.clipper.prune(time.time(), longest * 86400.0)
         if result.alarm is not None:
             if catalog is not None:
                 catalog.audit("quota_alarm", result.alarm)

@@ -1,11 +1,12 @@
 """The box's Ed25519 key and the signed chain heads kept apart from the archive.
 
 The hash chain in `index.jsonl` shows a segment removed or replaced, but someone who rewrites the
-segments *and* the whole index can rebuild a consistent chain. So the box signs each camera's
-chain head (seq + hash) periodically with a key that never leaves the data directory (mode 0600)
-and keeps the signed heads outside the archive (`$CUSTODYWATCH_DATA/signatures/<archive id>.jsonl`):
-a rewritten archive no longer matches a head it cannot re-sign. The verifier checks signatures
-against a public key it is given.
+segments *and* the whole index can rebuild a consistent chain. So the box periodically signs the
+index as it stands (its length and SHA-256, which fix every camera's chain head) with a key that
+never leaves the data directory (mode 0600), and keeps the signatures outside the archive
+(`$CUSTODYWATCH_DATA/signatures/<archive id>.jsonl`): a rewritten index no longer matches what the
+box signed, and cannot be re-signed. The verifier checks signatures against a public key it is
+given.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from custodywatch import paths
-from custodywatch.recorder.index import ArchiveIndex, ChainHead, canonical_json
+from custodywatch.recorder.index import ArchiveIndex, canonical_json
 
 PRIVATE_NAME = "box_ed25519.pem"
 PUBLIC_NAME = "box_ed25519.pub.pem"
@@ -104,15 +105,22 @@ def signature_ok(key: Ed25519PublicKey, body: dict[str, object], signature: str)
 
 @dataclass(frozen=True)
 class SignedHeads:
+    """One signature over the index as it was: its first `index_bytes` bytes hash to `index_sha256`.
+
+    That fixes every camera's chain head at that moment (and everything before it) in about 300
+    bytes, however many cameras the box records.
+    """
+
     archive_id: str
     at: float
-    heads: dict[str, tuple[int, str]]  # camera -> (seq, hash)
+    index_bytes: int
+    index_sha256: str
     key: str  # fingerprint of the signing key
     signature: str
 
     def body(self) -> dict[str, object]:
         return {"archive_id": self.archive_id, "at": self.at, "key": self.key,
-                "heads": {cam: {"seq": seq, "hash": h} for cam, (seq, h) in sorted(self.heads.items())}}
+                "index_bytes": self.index_bytes, "index_sha256": self.index_sha256}
 
     def to_json(self) -> str:
         return json.dumps({**self.body(), "signature": self.signature}, separators=(",", ":"))
@@ -120,12 +128,12 @@ class SignedHeads:
     @classmethod
     def from_json(cls, line: str) -> SignedHeads:
         d = json.loads(line)
-        heads = {cam: (int(v["seq"]), str(v["hash"])) for cam, v in d["heads"].items()}
-        return cls(str(d["archive_id"]), float(d["at"]), heads, str(d["key"]), str(d["signature"]))
+        return cls(str(d["archive_id"]), float(d["at"]), int(d["index_bytes"]), str(d["index_sha256"]),
+                   str(d["key"]), str(d["signature"]))
 
 
 def read_heads(path: Path) -> Iterator[SignedHeads | str]:
-    """Each signed-heads line, or the raw line when it cannot be parsed."""
+    """Each signed line, or the raw line when it cannot be parsed."""
     with path.open(encoding="utf-8") as f:
         for line in f:
             if not line.strip():
@@ -137,26 +145,45 @@ def read_heads(path: Path) -> Iterator[SignedHeads | str]:
 
 
 class ChainSigner:
-    """Signs the archive's chain heads when they changed; appends them to the heads file."""
+    """Signs the index (hence every camera's chain head) when it grew; appends to the heads file.
+
+    The hash of the index is kept running: each signing reads only the lines added since the last.
+    """
 
     def __init__(self, index: ArchiveIndex, key: Ed25519PrivateKey, path: Path | None = None):
         self.index = index
         self.key = key
         self.path = path or heads_path(index.id)
         self.fingerprint = fingerprint(key.public_key())
-        self._signed: dict[str, ChainHead] = {}
+        self._digest = hashlib.sha256()
+        self._hashed = 0  # bytes of the index in _digest (whole lines only)
+        self._signed = -1
+
+    def _catch_up(self) -> None:
+        if not self.index.path.exists():
+            return
+        with self.index.path.open("rb") as f:
+            f.seek(self._hashed)
+            pending = b""
+            while chunk := f.read(1 << 20):
+                data = pending + chunk
+                whole = data.rfind(b"\n") + 1  # a line still being written is signed next time
+                self._digest.update(data[:whole])
+                self._hashed += whole
+                pending = data[whole:]
 
     def sign_now(self, at: float | None = None) -> SignedHeads | None:
-        heads = self.index.heads()
-        if not heads or heads == self._signed:
+        self._catch_up()
+        if self._hashed == 0 or self._hashed == self._signed:
             return None
-        body = SignedHeads(self.index.id, at if at is not None else time.time(),
-                           {cam: (h.seq, h.hash) for cam, h in heads.items()}, self.fingerprint, "")
-        signed = SignedHeads(body.archive_id, body.at, body.heads, body.key, sign(self.key, body.body()))
+        body = SignedHeads(self.index.id, at if at is not None else time.time(), self._hashed,
+                           self._digest.hexdigest(), self.fingerprint, "")
+        signed = SignedHeads(body.archive_id, body.at, body.index_bytes, body.index_sha256, body.key,
+                             sign(self.key, body.body()))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as f:
             f.write(signed.to_json() + "\n")
             f.flush()
             os.fsync(f.fileno())
-        self._signed = heads
+        self._signed = self._hashed
         return signed

@@ -6,13 +6,16 @@ Checks, without the database:
   SHA-256 as indexed;
 - the archive: no media file that the index does not name (`.part` files are segments still
   being written and are counted, not judged);
-- the signed heads kept apart from the archive: each signature valid for the given public key,
-  and each signed head present in the index with the same hash (a rebuilt index cannot match a
-  head it could not re-sign).
+- the signatures kept apart from the archive: each valid for the given public key, and the index
+  still starting with exactly the bytes each one signed (a rebuilt index cannot match what the
+  box signed, and cannot be re-signed without its key).
 """
 from __future__ import annotations
 
+import hashlib
+import io
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
@@ -79,7 +82,7 @@ class VerifyReport:
         if self.key and self.package:
             parts.append(f"manifest signature checked with {self.key}")
         elif self.key:
-            parts.append(f"{self.signed_heads} signed heads checked with {self.key}")
+            parts.append(f"{self.signed_heads} signatures checked with {self.key}")
         else:
             parts.append("signatures not checked (no public key)")
         return ", ".join(parts)
@@ -140,9 +143,9 @@ def verify_archive(archive: Path, pubkey: Ed25519PublicKey | None, heads_file: P
     else:
         report.problems.append(Problem(ProblemKind.MISSING, INDEX_NAME, "the archive has no index"))
     report.records = [rec for _, rec in located]
-    heads = check_chain(located, report)
+    check_chain(located, report)
     _check_files(archive, report)
-    _check_signed_heads(report, heads, pubkey, heads_file)
+    _check_signed_heads(report, index_path, pubkey, heads_file)
     return report
 
 
@@ -186,33 +189,48 @@ def check_segment_file(path: Path, name: str, size: int, sha256: str, report: Ve
                                        f"SHA-256 {digest[:16]}…, indexed {sha256[:16]}…"))
 
 
-def _check_signed_heads(report: VerifyReport, heads: dict[str, tuple[int, str]],
-                        pubkey: Ed25519PublicKey | None, heads_file: Path | None) -> None:
-    by_seq = {(r.camera, r.seq): r.hash for r in report.records}
+def _check_signed_heads(report: VerifyReport, index_path: Path, pubkey: Ed25519PublicKey | None,
+                        heads_file: Path | None) -> None:
     if heads_file is None or not heads_file.is_file():
         if pubkey is not None:
-            where = str(heads_file) if heads_file else "signed heads"
+            where = str(heads_file) if heads_file else "signatures"
             report.problems.append(Problem(ProblemKind.BAD_SIGNATURE, where,
-                                           "no signed chain heads found for this archive"))
+                                           "no signatures found for this archive"))
         return
     if pubkey is not None:
         report.key = fingerprint(pubkey)
-    for n, signed in enumerate(read_heads(heads_file), 1):
+    signed: list[tuple[str, SignedHeads]] = []
+    for n, line in enumerate(read_heads(heads_file), 1):
         where = f"{heads_file.name}:{n}"
-        if not isinstance(signed, SignedHeads):
-            report.problems.append(Problem(ProblemKind.BAD_SIGNATURE, where, "not a signed-heads line"))
-            continue
-        if pubkey is not None and not signature_ok(pubkey, signed.body(), signed.signature):
+        if not isinstance(line, SignedHeads):
+            report.problems.append(Problem(ProblemKind.BAD_SIGNATURE, where, "not a signature line"))
+        elif pubkey is not None and not signature_ok(pubkey, line.body(), line.signature):
             report.problems.append(Problem(ProblemKind.BAD_SIGNATURE, where,
                                            f"signature does not verify with {report.key}"))
-            continue
-        report.signed_heads += 1
-        for camera, (seq, digest) in signed.heads.items():
-            if (camera, seq) not in by_seq:
+        else:
+            signed.append((where, line))
+    # One pass over the index: at each signed length, the hash of what precedes must match.
+    signed.sort(key=lambda item: item[1].index_bytes)
+    size = index_path.stat().st_size if index_path.is_file() else 0
+    digest = hashlib.sha256()
+    done = 0
+    with (index_path.open("rb") if index_path.is_file() else io.BytesIO()) as f:
+        for where, line in signed:
+            when = datetime.fromtimestamp(line.at, UTC).isoformat(timespec="seconds")
+            if line.index_bytes > size:
                 report.problems.append(Problem(
                     ProblemKind.MISSING, INDEX_NAME,
-                    f"signed head {camera}#{seq} is not in the index: records were removed"))
-            elif by_seq[(camera, seq)] != digest:
+                    f"the index signed at {when} ({where}) had {line.index_bytes} bytes, it has {size}: "
+                    "records were removed"))
+                break
+            while done < line.index_bytes:
+                chunk = f.read(min(1 << 20, line.index_bytes - done))
+                digest.update(chunk)
+                done += len(chunk)
+            if digest.copy().hexdigest() != line.index_sha256:
                 report.problems.append(Problem(
                     ProblemKind.BAD_SIGNATURE, INDEX_NAME,
-                    f"record {camera}#{seq} differs from the signed head ({where}): the index was rewritten"))
+                    f"its first {line.index_bytes} bytes differ from the index signed at {when} ({where}): "
+                    "the index was rewritten"))
+                break
+            report.signed_heads += 1

@@ -1,25 +1,43 @@
-"""GET /api/events: the live alert feed as server-sent events.
+"""GET /api/events: the live feed as server-sent events.
 
-Events: `alert` (data: AlertUpdate) and `reset` (reload the alert list; sent first when the stream
-cannot resume from Last-Event-ID). Each event's `id:` is the box's feed sequence number.
+Needs a watch-desk session (the page's EventSource sends the session cookie). Events: `alert`
+(data: AlertUpdate), `health` (data: HealthReport, when a camera connects or drops or a process
+dies or returns) and `reset` (reload the alert list; sent first when the stream cannot resume from
+Last-Event-ID). Each event's `id:` is the box's feed sequence number.
+
+An open stream outlives its request's authentication check, so the session is checked again
+every SESSION_CHECK_S: a logout, a disabled user or an expired session ends the stream too.
 """
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Header
 from fastapi.sse import EventSourceResponse, ServerSentEvent
+from starlette.concurrency import run_in_threadpool
 
+from custodywatch.api.auth import WatchDesk
 from custodywatch.api.deps import ServicesDep
 
 router = APIRouter(tags=["events"])
 
+SESSION_CHECK_S = 30.0
+
 
 @router.get("/api/events", response_class=EventSourceResponse)
 async def stream_events(
-    services: ServicesDep, last_event_id: Annotated[int | None, Header()] = None
+    services: ServicesDep, user: WatchDesk, last_event_id: Annotated[int | None, Header()] = None
 ) -> AsyncIterator[ServerSentEvent]:
     with services.hub.subscribe(last_event_id) as events:
-        async for event in events:
+        while True:
+            try:
+                event = await asyncio.wait_for(anext(events), SESSION_CHECK_S)
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                if await run_in_threadpool(services.accounts.session, user.token) is None:
+                    return
+                continue
             yield ServerSentEvent(event=event.kind, raw_data=event.data, id=str(event.seq))

@@ -4,7 +4,21 @@
 const STRINGS = {
   en: {
     "title": "Watch desk",
-    "operator": "Operator",
+    "login.title": "custodywatch",
+    "login.username": "User name",
+    "login.password": "Password",
+    "login.submit": "Log in",
+    "login.failed": "Wrong user name or password",
+    "login.throttled": (s) => `Too many failed logins; try again in ${s} s`,
+    "login.expired": "Your session has ended; log in again",
+    "logout": "Log out",
+    "who": (name, role) => `${name} · ${STRINGS.en[`role.${role}`] || role}`,
+    "role.watch_desk": "watch desk",
+    "role.investigator": "investigator",
+    "role.admin": "admin",
+    "tab.alerts": "Alerts",
+    "tab.custody": "Custody",
+    "tab.cameras": "Cameras",
     "showResolved": "Show resolved",
     "openCount": (n) => (n === 1 ? "1 open alert" : `${n} open alerts`),
     "connection.connecting": "Connecting…",
@@ -34,8 +48,21 @@ const STRINGS = {
     "state.resolved": "Resolved",
     "condition.active": "Active",
     "condition.ended": (time) => `Ended ${time}`,
+    "history.fired": "Fired",
+    "history.escalated": "Escalated",
+    "history.ended": "Condition ended",
+    "history.acknowledged": "Acknowledged",
+    "history.resolved": "Resolved",
     "action.acknowledge": "Acknowledge",
     "action.resolve": "Resolve",
+    "action.open": "Open",
+    "detail.close": "Close",
+    "detail.snapshot": "Snapshot",
+    "detail.clip": "Clip",
+    "detail.noSnapshot": "No snapshot yet.",
+    "detail.noClip": "No clip yet: it is cut seconds after the alert fires.",
+    "detail.history": "History",
+    "detail.summary": (room, camera, time) => `${room} · ${camera} · fired ${time}`,
     "resolve.title": "Resolve alert",
     "resolve.comment": "Comment",
     "resolve.commentRequired": "Required while the condition is active",
@@ -45,7 +72,28 @@ const STRINGS = {
     "resolve.submit": "Resolve",
     "falsePositive": "false positive",
     "empty": "No alerts.",
-    "error.load": "Could not load alerts",
+    "custody.checkIn": "Check in",
+    "custody.person": "Person or case",
+    "custody.basis": "Legal basis",
+    "custody.extended": "Extended (complex case)",
+    "custody.submit": "Check in",
+    "custody.since": "Since",
+    "custody.left": "Time left",
+    "custody.release": "Release",
+    "custody.released": (time) => `Released ${time}`,
+    "custody.over": (d) => `Over by ${d}`,
+    "custody.empty": "Nobody is held.",
+    "custody.confirmRelease": (person) => `Release ${person}?`,
+    "basis.questioning": "Questioning",
+    "basis.summons": "Summons",
+    "basis.compelled_appearance": "Compelled appearance",
+    "camera.status": "Status",
+    "camera.fps": "Frames/s",
+    "camera.lastFrame": "Last frame",
+    "camera.connected": "Connected",
+    "camera.disconnected": "No video",
+    "camera.unknown": "Not reported",
+    "error.load": "Could not load",
     "error.action": "Could not save",
   },
 };
@@ -60,9 +108,97 @@ function t(key, ...args) {
 const MAX_ALERTS = 500;
 const alerts = new Map(); // id -> AlertView
 const el = (id) => document.getElementById(id);
+let me = null; // {username, role, csrf_token} while logged in
+let source = null; // the live feed
 let resolving = null; // the alert the resolve dialog is open for
+let detailId = null; // the alert the detail panel shows
+let custody = [];
+let timers = [];
 
-// ---- data --------------------------------------------------------------------------------------
+// ---- talking to the box ------------------------------------------------------------------------
+
+class HttpError extends Error {
+  constructor(status, detail, retryAfter) {
+    super(detail || `HTTP ${status}`);
+    this.status = status;
+    this.retryAfter = retryAfter;
+  }
+}
+
+// The session is the HttpOnly cookie; writes also carry the session's CSRF token, which only this
+// page can know. A 401 means the session ended (expired, logged out elsewhere, user disabled).
+async function api(path, { method = "GET", body } = {}) {
+  const headers = {};
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET" && me) headers["X-CSRF-Token"] = me.csrf_token;
+  const response = await fetch(path, {
+    method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin",
+  });
+  if (response.status === 204) return null;
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    if (response.status === 401 && me && path !== "/api/auth/login") showLogin(t("login.expired"));
+    throw new HttpError(response.status, data.detail, response.headers.get("Retry-After"));
+  }
+  return data;
+}
+
+// ---- logging in and out ------------------------------------------------------------------------
+
+function showLogin(message) {
+  me = null;
+  stopLive();
+  el("app-view").hidden = true;
+  el("login-view").hidden = false;
+  el("login-error").textContent = message || "";
+  el("login-password").value = "";
+  el("login-username").focus();
+}
+
+async function submitLogin(event) {
+  event.preventDefault();
+  el("login-error").textContent = "";
+  try {
+    const session = await api("/api/auth/login", {
+      method: "POST", body: { username: el("login-username").value.trim(), password: el("login-password").value },
+    });
+    enter(session);
+  } catch (err) {
+    el("login-error").textContent = err.status === 429 ? t("login.throttled", err.retryAfter || "?")
+      : err.status === 401 ? t("login.failed") : err.message;
+  }
+}
+
+async function logout() {
+  try {
+    await api("/api/auth/logout", { method: "POST" });
+  } finally {
+    showLogin();
+  }
+}
+
+function enter(session) {
+  me = session;
+  el("login-view").hidden = true;
+  el("app-view").hidden = false;
+  el("who").textContent = t("who", me.username, me.role);
+  alerts.clear();
+  render();
+  connect(); // opens with a `reset` event, which loads the list
+  loadCustodyOptions();
+  loadCustody();
+  loadCameras();
+  timers = [setInterval(renderCustody, 1000), setInterval(loadCameras, 10000), setInterval(loadCustody, 30000)];
+}
+
+function stopLive() {
+  if (source) source.close();
+  source = null;
+  timers.forEach(clearInterval);
+  timers = [];
+}
+
+// ---- alerts ------------------------------------------------------------------------------------
 
 // Keeps whichever copy of an alert is newer: list loads and live events may arrive in any order.
 function upsert(alert) {
@@ -83,9 +219,7 @@ function trim() {
 
 async function loadAlerts() {
   try {
-    const response = await fetch(`/api/alerts?limit=${MAX_ALERTS}`);
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    const page = await response.json();
+    const page = await api(`/api/alerts?limit=${MAX_ALERTS}`);
     page.items.forEach(upsert);
     trim();
     render();
@@ -94,41 +228,40 @@ async function loadAlerts() {
   }
 }
 
-async function post(path, body) {
-  const response = await fetch(path, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", "X-Operator": el("operator").value.trim() },
-    body: JSON.stringify(body ?? {}),
-  });
-  const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(data.detail || `HTTP ${response.status}`);
-  upsert(data);
+async function alertAction(path, body) {
+  const alert = await api(path, { method: "POST", body: body ?? {} });
+  upsert(alert);
   render();
 }
 
-// ---- live feed ---------------------------------------------------------------------------------
-
 function connect() {
   setConnection("connecting");
-  const source = new EventSource("/api/events");
+  source = new EventSource("/api/events");
+  const mine = source;
   source.onopen = () => setConnection("live");
   source.onerror = () => {
+    if (source !== mine) return;
     // The browser retries by itself (resuming with Last-Event-ID) unless the stream is closed.
-    if (source.readyState === EventSource.CLOSED) {
+    if (mine.readyState === EventSource.CLOSED) {
       setConnection("offline");
-      setTimeout(connect, 5000);
+      // Closed for good is also what a 401 looks like: check the session before reconnecting.
+      setTimeout(() => api("/api/auth/me").then(() => { if (source === mine) connect(); }).catch(() => {}), 5000);
     } else {
       setConnection("reconnecting");
     }
   };
   source.addEventListener("reset", loadAlerts);
+  source.addEventListener("health", loadCameras); // a camera connected or dropped
   source.addEventListener("alert", (event) => {
     const update = JSON.parse(event.data);
     upsert(update.alert);
     trim();
     render(update.alert.id);
     const raised = update.change === "fired" || update.change === "escalated";
-    if (raised && update.alert.severity === "alarm") beep();
+    if (raised && update.alert.severity === "alarm") {
+      beep();
+      desktopNotice(update.alert);
+    }
   });
 }
 
@@ -137,9 +270,10 @@ function setConnection(state) {
   el("connection-label").textContent = t(`connection.${state}`);
 }
 
-// ---- sound -------------------------------------------------------------------------------------
+// ---- sound and notifications -------------------------------------------------------------------
 
-// Browsers only let a page play sound after a click, hence the button.
+// Browsers only let a page play sound after a click, hence the button; the same click asks for
+// permission to show notifications when the page is in the background.
 let audio = null;
 
 function toggleSound() {
@@ -149,6 +283,7 @@ function toggleSound() {
   } else {
     audio = new AudioContext();
     beep();
+    if ("Notification" in window && Notification.permission === "default") Notification.requestPermission();
   }
   localStorage.setItem("custodywatch.sound", audio ? "on" : "off");
   showSound();
@@ -172,6 +307,14 @@ function beep() {
     tone.start(start + offset);
     tone.stop(start + offset + 0.2);
   });
+}
+
+function desktopNotice(alert) {
+  if (!("Notification" in window) || Notification.permission !== "granted" || !document.hidden) return;
+  const notice = new Notification(`${t(`severity.${alert.severity}`)}: ${t(`rule.${alert.rule}`)}`, {
+    body: `${alert.room} · ${alert.camera}`, tag: alert.id,
+  });
+  notice.onclick = () => { window.focus(); openDetail(alert.id); };
 }
 
 // ---- rendering ---------------------------------------------------------------------------------
@@ -206,8 +349,15 @@ function button(label, onClick, className) {
   b.type = "button";
   b.textContent = label;
   if (className) b.className = className;
-  b.addEventListener("click", onClick);
+  b.addEventListener("click", (event) => { event.stopPropagation(); onClick(); });
   return b;
+}
+
+function alertButtons(alert) {
+  const out = [];
+  if (alert.state === "new") out.push(button(t("action.acknowledge"), () => acknowledge(alert.id), "ack"));
+  if (alert.state !== "resolved") out.push(button(t("action.resolve"), () => openResolve(alert.id), "ghost resolve"));
+  return out;
 }
 
 function row(alert) {
@@ -215,6 +365,8 @@ function row(alert) {
   tr.dataset.id = alert.id;
   tr.classList.toggle("open-alarm", alert.active && alert.severity === "alarm" && alert.state !== "resolved");
   tr.classList.toggle("resolved", alert.state === "resolved");
+  tr.classList.toggle("selected", alert.id === detailId);
+  tr.addEventListener("click", () => openDetail(alert.id));
 
   const time = cell(localTime(alert.fired_at_epoch), "time");
   time.title = alert.fired_at;
@@ -224,7 +376,7 @@ function row(alert) {
 
   const severity = cell("");
   severity.append(badge(t(`severity.${alert.severity}`), `sev-${alert.severity}`));
-  const state = cell("");
+  const state = cell("", "state");
   state.append(badge(t(`state.${alert.state}`), `state-${alert.state}`));
   const by = alert.resolved_by || alert.acknowledged_by;
   if (by) state.append(note(by));
@@ -235,12 +387,7 @@ function row(alert) {
     : cell(t("condition.ended", new Date(alert.ended_at_epoch * 1000).toLocaleTimeString()), "condition");
 
   const actions = cell("", "actions");
-  if (alert.state === "new") {
-    actions.append(button(t("action.acknowledge"), () => acknowledge(alert.id)));
-  }
-  if (alert.state !== "resolved") {
-    actions.append(button(t("action.resolve"), () => openResolve(alert.id), "ghost"));
-  }
+  actions.append(...alertButtons(alert));
   tr.append(severity, state, condition, actions);
   return tr;
 }
@@ -248,7 +395,7 @@ function row(alert) {
 function render(flashId) {
   const showResolved = el("show-resolved").checked;
   const visible = [...alerts.values()]
-    .filter((a) => showResolved || a.state !== "resolved")
+    .filter((a) => showResolved || a.state !== "resolved" || a.id === detailId)
     .sort(newestFirst);
   const rows = visible.map(row);
   el("alert-rows").replaceChildren(...rows);
@@ -257,6 +404,7 @@ function render(flashId) {
   el("open-count").textContent = t("openCount", open);
   const flashed = rows.find((tr) => tr.dataset.id === flashId);
   if (flashed) flashed.classList.add("flash");
+  if (detailId && alerts.has(detailId)) renderDetail(alerts.get(detailId), false);
 }
 
 function notify(message) {
@@ -266,11 +414,55 @@ function notify(message) {
   }, 8000);
 }
 
-// ---- actions -----------------------------------------------------------------------------------
+// ---- alert detail: snapshot, clip, history -----------------------------------------------------
+
+function openDetail(id) {
+  detailId = id;
+  const alert = alerts.get(id);
+  if (!alert) return;
+  el("alert-detail").hidden = false;
+  renderDetail(alert, true);
+  render();
+}
+
+function closeDetail() {
+  detailId = null;
+  el("alert-detail").hidden = true;
+  el("detail-clip").removeAttribute("src");
+  el("detail-clip").load();
+  render();
+}
+
+function renderDetail(alert, reloadMedia) {
+  el("detail-title").textContent = `${t(`severity.${alert.severity}`)}: ${t(`rule.${alert.rule}`)}`;
+  el("detail-summary").textContent = t("detail.summary", alert.room, alert.camera, localTime(alert.fired_at_epoch));
+  el("detail-actions").replaceChildren(...alertButtons(alert));
+  el("detail-history").replaceChildren(...alert.history.map((h) => {
+    const li = document.createElement("li");
+    li.textContent = `${localTime(h.at_epoch)} · ${t(`history.${h.kind}`)} · ${t(`severity.${h.severity}`)}`
+      + (h.actor ? ` · ${h.actor}` : "") + (h.comment ? ` · “${h.comment}”` : "");
+    return li;
+  }));
+  if (!reloadMedia) return;
+  const id = encodeURIComponent(alert.id);
+  const img = el("detail-snapshot");
+  img.hidden = false;
+  el("detail-snapshot-missing").hidden = true;
+  img.onerror = () => { img.hidden = true; el("detail-snapshot-missing").hidden = false; };
+  img.src = `/api/alerts/${id}/snapshot`;
+  const video = el("detail-clip");
+  video.hidden = false;
+  el("detail-clip-missing").hidden = true;
+  video.onerror = () => { video.hidden = true; el("detail-clip-missing").hidden = false; };
+  video.src = `/api/alerts/${id}/clip`;
+  video.play().catch(() => {}); // muted, so the browser lets it start by itself
+}
+
+// ---- alert actions -----------------------------------------------------------------------------
 
 async function acknowledge(id) {
   try {
-    await post(`/api/alerts/${encodeURIComponent(id)}/acknowledge`);
+    await alertAction(`/api/alerts/${encodeURIComponent(id)}/acknowledge`);
   } catch (err) {
     notify(`${t("error.action")}: ${err.message}`);
   }
@@ -293,7 +485,7 @@ function openResolve(id) {
 async function submitResolve(event) {
   event.preventDefault();
   try {
-    await post(`/api/alerts/${encodeURIComponent(resolving)}/resolve`, {
+    await alertAction(`/api/alerts/${encodeURIComponent(resolving)}/resolve`, {
       comment: el("resolve-comment").value,
       false_positive: el("resolve-false-positive").checked,
     });
@@ -303,26 +495,145 @@ async function submitResolve(event) {
   }
 }
 
+// ---- custody board -----------------------------------------------------------------------------
+
+function option(value, label) {
+  const o = document.createElement("option");
+  o.value = value;
+  o.textContent = label;
+  return o;
+}
+
+function duration(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return `${h}:${String(m).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`;
+}
+
+async function loadCustodyOptions() {
+  try {
+    const options = await api("/api/custody/options");
+    el("checkin-room").replaceChildren(...options.rooms.map((r) => option(r, r)));
+    el("checkin-basis").replaceChildren(...Object.entries(options.legal_bases).map(
+      ([basis, limit]) => option(basis, `${t(`basis.${basis}`)} (${duration(limit)})`)));
+  } catch (err) {
+    notify(`${t("error.load")}: ${err.message}`);
+  }
+}
+
+async function loadCustody() {
+  try {
+    custody = await api("/api/custody");
+    renderCustody();
+  } catch (err) {
+    notify(`${t("error.load")}: ${err.message}`);
+  }
+}
+
+function renderCustody() {
+  const now = Date.now() / 1000;
+  const rows = custody.map((r) => {
+    const tr = document.createElement("tr");
+    tr.dataset.person = r.person;
+    const left = r.deadline_epoch - now;
+    tr.classList.toggle("resolved", !r.open);
+    tr.classList.toggle("open-alarm", r.open && left < 1800);
+    const basis = t(`basis.${r.legal_basis}`) + (r.extended ? ` · ${t("custody.extended")}` : "");
+    const leftCell = r.open
+      ? cell(left >= 0 ? duration(left) : t("custody.over", duration(-left)), "time left")
+      : cell(t("custody.released", localTime(Date.parse(r.release) / 1000)), "time");
+    const actions = cell("", "actions");
+    if (r.open) actions.append(button(t("custody.release"), () => release(r.person), "ghost"));
+    tr.append(cell(r.person), cell(r.room), cell(basis), cell(localTime(r.check_in_epoch), "time"), leftCell, actions);
+    return tr;
+  });
+  el("custody-rows").replaceChildren(...rows);
+  el("custody-empty").hidden = custody.some((r) => r.open);
+}
+
+async function submitCheckIn(event) {
+  event.preventDefault();
+  el("checkin-error").textContent = "";
+  try {
+    await api("/api/custody", {
+      method: "POST",
+      body: {
+        person: el("checkin-person").value.trim(), room: el("checkin-room").value,
+        legal_basis: el("checkin-basis").value, extended: el("checkin-extended").checked,
+      },
+    });
+    el("checkin-person").value = "";
+    el("checkin-extended").checked = false;
+    await loadCustody();
+  } catch (err) {
+    el("checkin-error").textContent = err.message;
+  }
+}
+
+async function release(person) {
+  if (!window.confirm(t("custody.confirmRelease", person))) return;
+  try {
+    await api(`/api/custody/${encodeURIComponent(person)}/release`, { method: "POST", body: {} });
+    await loadCustody();
+  } catch (err) {
+    notify(`${t("error.action")}: ${err.message}`);
+  }
+}
+
+// ---- cameras -----------------------------------------------------------------------------------
+
+async function loadCameras() {
+  try {
+    const cameras = await api("/api/cameras");
+    el("camera-rows").replaceChildren(...cameras.map((c) => {
+      const tr = document.createElement("tr");
+      const h = c.health;
+      const status = cell("");
+      status.append(h === null ? badge(t("camera.unknown"), "state-acknowledged")
+        : h.connected ? badge(t("camera.connected"), "state-resolved") : badge(t("camera.disconnected"), "sev-alarm"));
+      tr.classList.toggle("open-alarm", h !== null && !h.connected);
+      tr.append(cell(c.name ? `${c.name} (${c.id})` : c.id), cell(c.room || ""), status,
+        cell(h ? `${h.fps_analysed.toFixed(1)} / ${h.fps_in.toFixed(1)}` : ""),
+        cell(h && h.last_frame_at_epoch ? localTime(h.last_frame_at_epoch) : "", "time"));
+      return tr;
+    }));
+  } catch (err) {
+    if (err.status !== 401) notify(`${t("error.load")}: ${err.message}`);
+  }
+}
+
 // ---- start -------------------------------------------------------------------------------------
 
-function start() {
+function showTab(name) {
+  document.querySelectorAll(".tab").forEach((b) => b.classList.toggle("active", b.dataset.tab === name));
+  ["alerts", "custody", "cameras"].forEach((tab) => { el(`tab-${tab}`).hidden = tab !== name; });
+}
+
+async function start() {
   document.querySelectorAll("[data-i18n]").forEach((node) => {
     node.textContent = t(node.dataset.i18n);
   });
   document.title = `custodywatch · ${t("title")}`;
 
-  const operator = el("operator");
-  operator.value = localStorage.getItem("custodywatch.operator") || "";
-  operator.addEventListener("change", () => localStorage.setItem("custodywatch.operator", operator.value.trim()));
-
+  el("login-form").addEventListener("submit", submitLogin);
+  el("logout").addEventListener("click", logout);
   el("sound").addEventListener("click", toggleSound);
   showSound();
+  document.querySelectorAll(".tab").forEach((b) => b.addEventListener("click", () => showTab(b.dataset.tab)));
+  showTab("alerts");
   el("show-resolved").addEventListener("change", () => render());
+  el("detail-close").addEventListener("click", closeDetail);
   el("resolve-form").addEventListener("submit", submitResolve);
   el("resolve-cancel").addEventListener("click", () => el("resolve-dialog").close());
+  el("checkin-form").addEventListener("submit", submitCheckIn);
 
-  // The stream opens with a `reset` event, which loads the list; later events update it.
-  connect();
+  // A page reloaded within a session carries on; otherwise, the login form.
+  try {
+    enter(await api("/api/auth/me"));
+  } catch {
+    showLogin();
+  }
 }
 
 start();

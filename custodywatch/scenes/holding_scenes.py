@@ -1,5 +1,5 @@
 """Scenes in the holding room: the guard away, hidden, asleep or reading; custody records; and
-every way the camera can lose sight of the room (covered, blurred, turned, frozen) or not (night).
+every way the camera can lose sight of the room (covered, turned, frozen, no frames) or not (night).
 
 Detainees stay on the left, the guard's post is on the right. Each scene's truth is derived from
 its script (see `truth.room_alerts`).

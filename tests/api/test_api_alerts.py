@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from api_accounts import OPERATOR
 
 from custodywatch.rules.events import AlertEvent
 from custodywatch.store.alerts import AlertStore
@@ -92,12 +93,12 @@ def test_unknown_alert_is_404(client: httpx.Client) -> None:
         assert "nope" in response.json()["detail"]
 
 
-def test_acknowledge_records_the_operator_and_a_second_time_is_409(
+def test_acknowledge_records_the_logged_in_operator_and_a_second_time_is_409(
     seeded: AlertStore, client: httpx.Client
 ) -> None:
-    response = client.post("/api/alerts/a2/acknowledge", headers={"X-Operator": "officer-li"})
+    response = client.post("/api/alerts/a2/acknowledge")
     assert response.status_code == 200
-    assert (response.json()["state"], response.json()["acknowledged_by"]) == ("acknowledged", "officer-li")
+    assert (response.json()["state"], response.json()["acknowledged_by"]) == ("acknowledged", OPERATOR)
 
     again = client.post("/api/alerts/a2/acknowledge")
     assert again.status_code == 409

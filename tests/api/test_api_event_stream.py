@@ -13,6 +13,7 @@ import pytest
 import zmq
 from conftest import Serve
 from live_server import SseReader
+from sqlalchemy import Engine
 
 from custodywatch.api.app import create_app
 from custodywatch.api.events import EventHub, ZmqEventBridge
@@ -46,13 +47,13 @@ def two_alerts(store: AlertStore) -> AlertStore:
 
 
 def test_operator_actions_stream_live_and_a_reconnect_resumes_from_last_event_id(
-    two_alerts: AlertStore, serve: Serve
+    two_alerts: AlertStore, serve: Serve, auth_headers: dict[str, str]
 ) -> None:
-    with httpx.Client(base_url=serve().url, timeout=5) as client:
+    with httpx.Client(base_url=serve().url, timeout=5, headers=auth_headers) as client:
         with open_stream(client) as stream:
             reset = stream.next()
             assert reset.event == "reset"
-            client.post("/api/alerts/a1/acknowledge", headers={"X-Operator": "officer-li"})
+            client.post("/api/alerts/a1/acknowledge")
             acknowledged = stream.next()
         assert acknowledged.event == "alert"
         assert int(acknowledged.id or 0) == int(reset.id or 0) + 1
@@ -81,8 +82,8 @@ def sse_clients(client: httpx.Client) -> float:
     return float(next(ln for ln in lines if ln.startswith("custodywatch_sse_clients ")).split()[1])
 
 
-def test_a_closed_stream_stops_counting_as_a_client(serve: Serve) -> None:
-    with httpx.Client(base_url=serve().url, timeout=5) as client:
+def test_a_closed_stream_stops_counting_as_a_client(serve: Serve, auth_headers: dict[str, str]) -> None:
+    with httpx.Client(base_url=serve().url, timeout=5, headers=auth_headers) as client:
         with open_stream(client) as stream:
             stream.next()
             assert sse_clients(client) == 1
@@ -92,9 +93,10 @@ def test_a_closed_stream_stops_counting_as_a_client(serve: Serve) -> None:
             time.sleep(0.05)
 
 
-def test_stopping_the_server_ends_open_streams_promptly(serve: Serve) -> None:
+def test_stopping_the_server_ends_open_streams_promptly(serve: Serve, auth_headers: dict[str, str]) -> None:
     server = serve()
-    with httpx.Client(base_url=server.url, timeout=5) as client, open_stream(client) as stream:
+    with httpx.Client(base_url=server.url, timeout=5, headers=auth_headers) as client, \
+            open_stream(client) as stream:
         stream.next()
         started = time.monotonic()
         server.stop(within_s=3)
@@ -104,7 +106,7 @@ def test_stopping_the_server_ends_open_streams_promptly(serve: Serve) -> None:
 
 
 def test_an_alert_committed_and_published_by_analytics_reaches_the_stream(
-    tmp_path: Path, db_url: str, store: AlertStore, hub: EventHub, serve: Serve
+    tmp_path: Path, db_url: str, store: AlertStore, hub: EventHub, serve: Serve, auth_headers: dict[str, str]
 ) -> None:
     endpoint = f"ipc://{tmp_path / 'events.sock'}"
     reports: list[HealthReport] = []
@@ -122,7 +124,8 @@ def test_an_alert_committed_and_published_by_analytics_reaches_the_stream(
     publisher = context.socket(zmq.PUB)
     publisher.connect(endpoint)
     try:
-        with httpx.Client(base_url=server.url, timeout=5) as client, open_stream(client) as stream:
+        with httpx.Client(base_url=server.url, timeout=5, headers=auth_headers) as client, \
+                open_stream(client) as stream:
             assert stream.next().event == "reset"
             deadline = time.monotonic() + 5
             # PUB drops what it sends before the connection is up: repeat until the bridge hears.
@@ -162,8 +165,10 @@ def test_an_alert_committed_and_published_by_analytics_reaches_the_stream(
 
 
 @pytest.mark.anyio
-async def test_the_app_does_not_start_when_the_bridge_cannot_bind(store: AlertStore, hub: EventHub) -> None:
-    app = create_app(store, hub, bridge=ZmqEventBridge(hub, store, "tcp://no-such-interface:5555"))
+async def test_the_app_does_not_start_when_the_bridge_cannot_bind(
+    engine: Engine, store: AlertStore, hub: EventHub
+) -> None:
+    app = create_app(store, hub, engine=engine, bridge=ZmqEventBridge(hub, store, "tcp://no-such-interface:5555"))
     with pytest.raises(zmq.ZMQError):
         async with app.router.lifespan_context(app):
             pass

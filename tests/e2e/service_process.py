@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 
 READY_TIMEOUT_S = 90
 ALERT_TIMEOUT_S = 150
+USER, PASSWORD = "e2e-desk", "e2e watch desk password"
 
 
 def descendants(pid: int) -> set[int]:
@@ -42,7 +44,22 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def wait_ready(proc: subprocess.Popen[str]) -> str:
+def add_user(env: dict[str, str], name: str = USER, password: str = PASSWORD,
+             role: str = "watch_desk") -> None:
+    """An account in the service's store (its data dir or database URL in `env`), made at the shell."""
+    subprocess.run([sys.executable, "-m", "custodywatch.cli", "user", "add", name, "--role", role,
+                    "--password", password], env=env, check=True, capture_output=True, timeout=60)
+
+
+def login(base: str, name: str = USER, password: str = PASSWORD) -> dict[str, str]:
+    """Authorization headers of a fresh session, as the page gets them."""
+    response = httpx.post(base + "api/auth/login", json={"username": name, "password": password}, timeout=10)
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def wait_ready(proc: subprocess.Popen[str], seen: list[str] | None = None) -> str:
+    """The service's URL from its ready line; the lines before it go to `seen` when given."""
     deadline = time.monotonic() + READY_TIMEOUT_S
     assert proc.stdout is not None
     while time.monotonic() < deadline:
@@ -53,16 +70,19 @@ def wait_ready(proc: subprocess.Popen[str]) -> str:
             continue
         if line.startswith("custodywatch ready: "):
             return line.split(": ", 1)[1].strip()
+        if seen is not None:
+            seen.append(line)
     pytest.fail("no ready line")
 
 
 
 
-def wait_for_alert(base: str, rule: str, log: Path, timeout_s: float = ALERT_TIMEOUT_S) -> dict[str, Any]:
-    """The first stored alert of `rule`, polling /api/alerts as the page does."""
+def wait_for_alert(base: str, rule: str, log: Path, timeout_s: float = ALERT_TIMEOUT_S, *,
+                   headers: dict[str, str]) -> dict[str, Any]:
+    """The first stored alert of `rule`, polling /api/alerts as the page does (logged in)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        items = httpx.get(base + "api/alerts", timeout=10).json()["items"]
+        items = httpx.get(base + "api/alerts", timeout=10, headers=headers).json()["items"]
         found = [a for a in items if a["rule"] == rule]
         if found:
             return dict(found[-1])

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
-from service_process import assert_nothing_left, descendants, stop_within, wait_for_alert, wait_ready
+from service_process import assert_nothing_left, descendants, login, stop_within, wait_for_alert, wait_ready
 
 DEMO_ALERT_WITHIN_S = 120
 
@@ -21,10 +21,15 @@ def test_demo_shows_a_single_officer_alert_within_two_minutes(tmp_path: Path) ->
     proc = subprocess.Popen([sys.executable, "-m", "custodywatch.cli", "demo", "--port", "0"],
                             stdout=subprocess.PIPE, stderr=log, text=True, env=env)
     try:
-        base = wait_ready(proc)
+        printed: list[str] = []
+        base = wait_ready(proc, printed)
         ready_at = time.monotonic()
         children = descendants(proc.pid)
-        alert = wait_for_alert(base, "single_officer", tmp_path / "demo.log", DEMO_ALERT_WITHIN_S)
+        # The demo makes the first admin and prints its password: that is how its user logs in.
+        password = next(line.rsplit(" ", 1)[1].strip() for line in printed if line.startswith("demo login: "))
+        headers = login(base, "admin", password)
+        alert = wait_for_alert(base, "single_officer", tmp_path / "demo.log", DEMO_ALERT_WITHIN_S,
+                               headers=headers)
         assert time.monotonic() - ready_at <= DEMO_ALERT_WITHIN_S
         assert alert["room"] == "interrogation-1"
         assert "<html" in httpx.get(base, timeout=10).text.lower()

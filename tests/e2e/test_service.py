@@ -12,7 +12,15 @@ import httpx
 import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
-from service_process import assert_nothing_left, descendants, stop_within, wait_for_alert, wait_ready
+from service_process import (
+    add_user,
+    assert_nothing_left,
+    descendants,
+    login,
+    stop_within,
+    wait_for_alert,
+    wait_ready,
+)
 
 from custodywatch.rtsp_server import RtspLoopServer
 
@@ -42,6 +50,7 @@ def served_scene(scene, tmp_path):
 def test_run_raises_the_alert_and_stops_cleanly(served_scene, tmp_path):
     config, cam = served_scene
     env = dict(os.environ, CUSTODYWATCH_DATA=str(tmp_path / "data"))
+    add_user(env)
     log = (tmp_path / "service.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "custodywatch.cli", "run", "--config", str(config), "--port", "0"],
@@ -53,7 +62,8 @@ def test_run_raises_the_alert_and_stops_cleanly(served_scene, tmp_path):
         assert len(children) >= 3, "analytics, detector and a reader run as child processes"
         page = httpx.get(base, timeout=10)
         assert page.status_code == 200 and "<html" in page.text.lower()
-        alert = wait_for_alert(base, "single_officer", tmp_path / "service.log")
+        headers = login(base)
+        alert = wait_for_alert(base, "single_officer", tmp_path / "service.log", headers=headers)
         assert alert["camera"] == cam and alert["severity"] == "alarm"
         health = httpx.get(base + "healthz", timeout=10)
         assert health.status_code == 200, health.text
@@ -67,7 +77,8 @@ def test_run_raises_the_alert_and_stops_cleanly(served_scene, tmp_path):
         host, port = base.removeprefix("http://").rstrip("/").split(":")
         page_stream = socket.create_connection((host, int(port)), timeout=5)
         page_stream.sendall(
-            f"GET /api/events HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n".encode())
+            f"GET /api/events HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n"
+            f"Authorization: {headers['Authorization']}\r\n\r\n".encode())
         assert b"200" in page_stream.recv(200)
     finally:
         try:

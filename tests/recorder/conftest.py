@@ -2,25 +2,20 @@
 with its audio (the project's scripts/rtsp_av_loop_server.py), and file-made archives."""
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from recorder_helpers import AV_TOOL
 
-from custodywatch.paths import project_root
 from custodywatch.recorder.testmedia import MediaSpec, write_media
 from custodywatch.rtsp_server import RtspLoopServer, default_python
-
-AV_TOOL = project_root() / "scripts" / "rtsp_av_loop_server.py"
-needs_rtsp = pytest.mark.skipif(not default_python().is_file(),
-                                reason="the RTSP server's venv is missing: run scripts/setup.sh")
 
 
 @pytest.fixture(autouse=True)
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Keys, signed heads and the database of each test live in its own data directory."""
+    """Keys, signatures and the database of each test live in its own data directory."""
     data = tmp_path / "data"
     monkeypatch.setenv("CUSTODYWATCH_DATA", str(data))
     monkeypatch.delenv("CUSTODYWATCH_DATABASE_URL", raising=False)
@@ -45,10 +40,6 @@ def av_server(media: dict[str, Path]) -> Iterator[RtspLoopServer]:
         pytest.skip("the RTSP server's venv is missing: run scripts/setup.sh")
     with RtspLoopServer(dict(media), tool=AV_TOOL) as server:
         yield server
-
-
-def env_with_data(data: Path) -> dict[str, str]:
-    return {**os.environ, "CUSTODYWATCH_DATA": str(data)}
 
 
 @pytest.fixture(scope="session")

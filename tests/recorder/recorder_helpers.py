@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -12,12 +13,22 @@ from typing import Any
 
 import av
 import numpy as np
+import pytest
 
+from custodywatch.paths import project_root
 from custodywatch.recorder.camera import CameraRecorder
 from custodywatch.recorder.index import ArchiveIndex, DeletionRecord, GapRecord, SegmentRecord
 from custodywatch.recorder.testmedia import read_code
+from custodywatch.rtsp_server import default_python
 
 AnyRecord = SegmentRecord | GapRecord | DeletionRecord
+AV_TOOL = project_root() / "scripts" / "rtsp_av_loop_server.py"
+needs_rtsp = pytest.mark.skipif(not default_python().is_file(),
+                                reason="the RTSP server's venv is missing: run scripts/setup.sh")
+
+
+def env_with_data(data: Path) -> dict[str, str]:
+    return {**os.environ, "CUSTODYWATCH_DATA": str(data)}
 
 
 def records(archive: Path) -> list[AnyRecord]:

@@ -16,9 +16,13 @@ from custodywatch.scenes.catalog import SCENES
 from custodywatch.scenes.scoring import report, score_scene, suite_figures
 
 GOLDEN = Path(__file__).with_name("golden.json")
+# The first test to ask writes and analyses the whole catalog (about 2 minutes on two idle cores):
+# more than the default per-test timeout allows on a busy machine.
+SUITE_TIMEOUT_S = 900
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(SUITE_TIMEOUT_S)
 @pytest.mark.parametrize("name", list(SCENES))
 def test_scene_alerts_match_its_truth(analysed: Callable[[str], Analysis], name: str) -> None:
     analysis = analysed(name)
@@ -29,6 +33,7 @@ def test_scene_alerts_match_its_truth(analysed: Callable[[str], Analysis], name:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(SUITE_TIMEOUT_S)
 def test_suite_figures_meet_the_golden_floors(analysed: Callable[[str], Analysis],
                                               capsys: pytest.CaptureFixture[str]) -> None:
     golden = json.loads(GOLDEN.read_text())

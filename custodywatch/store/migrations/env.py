@@ -7,6 +7,7 @@ from sqlalchemy import Connection
 
 from custodywatch.paths import database_url
 from custodywatch.store import (
+    accounts,  # noqa: F401  (the accounts' tables join the metadata)
     recordings,  # noqa: F401  (the recorder's tables join the metadata)
     rules_state,  # noqa: F401  (the rules' tables join the metadata)
 )

@@ -11,12 +11,16 @@ from pathlib import Path
 
 import av
 import pytest
-from conftest import AV_TOOL, env_with_data, needs_rtsp
 from recorder_helpers import (
+    AV_TOOL,
+    CHROMIUM,
+    chromium_frames,
     codecs,
     dominant_hz,
+    env_with_data,
     frame_codes,
     gaps,
+    needs_rtsp,
     record_in_background,
     records,
     segments,
@@ -88,6 +92,9 @@ def test_g711_audio_is_kept_as_it_came_and_h265_video_too(av_server: RtspLoopSer
         assert abs(first_time) < 1e-3 and abs(first_code - shown) <= 1
         assert abs(dominant_hz(clip.path) - 440) < 15
         assert sha256_file(archive / seg.path) == seg.sha256, "the original is untouched"
+        if CHROMIUM is not None and name == "h265":
+            shown_in_browser = chromium_frames(clip.path, tmp_path / "web")
+            assert abs(shown_in_browser["first"]["code"] - shown) <= 1, "the browser plays the converted copy"
 
 
 def test_a_camera_outage_mid_segment_is_a_gap_with_its_cause_and_recording_resumes(

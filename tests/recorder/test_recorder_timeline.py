@@ -109,3 +109,28 @@ def test_packets_stamped_alike_are_all_written(media: dict[str, Path], tmp_path:
         done = writer.close()
     with av.open(str(done.path)) as c:
         assert sum(1 for _ in c.decode(video=0)) == 200 == done.packets
+
+
+def test_the_time_the_recorder_was_down_is_a_gap_but_no_live_alarm(media: dict[str, Path],
+                                                                   tmp_path: Path) -> None:
+    index = ArchiveIndex(tmp_path / "archive")
+    CameraRecorder("cam-r", str(media["aac"]), index, segment_s=60).run(once=True)
+    events: list[str] = []
+
+    class Listener:
+        def record_appended(self, record: object) -> None:
+            pass
+
+        def loss_started(self, camera: str, since: float) -> None:
+            events.append("started")
+
+        def loss_ended(self, camera: str, since: float, until: float) -> None:
+            events.append("ended")
+
+    later = FakeWall()
+    later.now = index.last("cam-r").end + 3600  # type: ignore[union-attr]
+    CameraRecorder("cam-r", str(media["aac"]), index, segment_s=60, loss_after_s=5, listener=Listener(),
+                   wall=later).run(once=True)
+    gap = [r for r in index.records() if r.type == "gap"]
+    assert len(gap) == 1 and gap[0].cause is GapCause.RECORDER_RESTART and gap[0].end - gap[0].start > 3500
+    assert events == [], "video_loss is for losses while recording, not for the recorder's own downtime"

@@ -16,7 +16,7 @@ import httpx
 import numpy as np
 import pytest
 import yaml
-from service_process import stop_within, wait_ready
+from service_process import add_user, login, stop_within, wait_ready
 
 from custodywatch.rtsp_server import RtspLoopServer
 
@@ -53,8 +53,8 @@ def write_covered_camera(path: Path) -> Path:
     return path
 
 
-def _video_losses(base: str) -> list[dict[str, Any]]:
-    items = httpx.get(base + "api/alerts", timeout=10).json()["items"]
+def _video_losses(base: str, headers: dict[str, str]) -> list[dict[str, Any]]:
+    items = httpx.get(base + "api/alerts", timeout=10, headers=headers).json()["items"]
     return [a for a in items if a["rule"] == "video_loss"]
 
 
@@ -82,24 +82,30 @@ def service(tmp_path: Path):
         config = tmp_path / "cameras.yaml"
         config.write_text(yaml.safe_dump(cfg))
         env = dict(os.environ, CUSTODYWATCH_DATA=str(tmp_path / "data"))
+        add_user(env)
         log_path = tmp_path / "service.log"
         with log_path.open("w") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "custodywatch.cli", "run", "--config", str(config), "--port", "0"],
                 stdout=subprocess.PIPE, stderr=log, text=True, env=env)
             try:
-                yield wait_ready(proc), server, log_path
+                base = wait_ready(proc)
+                yield base, login(base), server, log_path
             finally:
                 stop_within(proc, signal.SIGTERM)
 
 
 def test_covered_lens_and_stalled_camera_raise_video_loss_and_clear_when_video_returns(service) -> None:
-    base, server, log = service
+    base, headers, server, log = service
+
+    def losses() -> list[dict[str, Any]]:
+        return _video_losses(base, headers)
+
     loop_s = sum(SECONDS.values())
     # Once per loop of the file the lens is covered, and later the picture freezes: each an alert
     # that fires, names why, and ends when the picture comes back.
     def ended(reason: str) -> list[dict[str, Any]]:
-        return [a for a in _video_losses(base) if a["ended_at"] is not None and reason in a["detail"]]
+        return [a for a in losses() if a["ended_at"] is not None and reason in a["detail"]]
 
     for reason, phase in (("lens covered", "covered"), ("frozen picture", "frozen")):
         alert = _wait(f"video_loss for {reason}, ended", lambda r=reason: ended(r), 2 * loop_s + 30, log)[0]
@@ -110,17 +116,17 @@ def test_covered_lens_and_stalled_camera_raise_video_loss_and_clear_when_video_r
         assert fired_after == pytest.approx(LOSS_AFTER_S, abs=1), alert
 
     # Now the camera stops sending (server stalled with its socket open).
-    seen = {a["id"] for a in _video_losses(base)}
+    seen = {a["id"] for a in losses()}
     assert server.pid is not None
     os.kill(server.pid, signal.SIGSTOP)
     stalled_at = time.time()
     try:
         fresh = _wait("video_loss for the stalled camera",
-                      lambda: [a for a in _video_losses(base) if a["id"] not in seen and a["active"]],
+                      lambda: [a for a in losses() if a["id"] not in seen and a["active"]],
                       40, log)
     finally:
         os.kill(server.pid, signal.SIGCONT)
     # Fired within the threshold of the last frame plus the server's in-flight backlog (~2.5 s).
     assert fresh[0]["fired_at_epoch"] - stalled_at <= LOSS_AFTER_S + 8
     _wait("the stall's video_loss ending once frames return",
-          lambda: [a for a in _video_losses(base) if a["id"] == fresh[0]["id"] and not a["active"]], 60, log)
+          lambda: [a for a in losses() if a["id"] == fresh[0]["id"] and not a["active"]], 60, log)

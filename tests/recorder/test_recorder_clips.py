@@ -8,8 +8,7 @@ from pathlib import Path
 
 import av
 import pytest
-from conftest import needs_rtsp
-from recorder_helpers import CHROMIUM, chromium_frames, codecs, frame_codes, segments
+from recorder_helpers import CHROMIUM, chromium_frames, codecs, frame_codes, needs_rtsp, segments
 
 from custodywatch.cli import main
 from custodywatch.recorder.clips import snapshot

@@ -1,0 +1,99 @@
+"""The watch-desk page in a real headless Chromium: log in, an alert arrives live, open it, its
+clip plays, acknowledge it. The screenshot is left in test-output/."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import zmq
+from api_accounts import PASSWORD
+from cdp import CHROMIUM, Page
+from conftest import Serve
+from sqlalchemy import Engine
+
+from custodywatch.api.events import EventHub, ZmqEventBridge
+from custodywatch.config import RecorderConfig
+from custodywatch.paths import project_root
+from custodywatch.recorder.alert_clips import AlertClipper
+from custodywatch.recorder.index import ArchiveIndex, SegmentRecord
+from custodywatch.rules.events import AlertEvent
+from custodywatch.store.accounts import AccountStore, Role
+from custodywatch.store.alerts import AlertStore
+from custodywatch.store.views import AlertState
+from custodywatch.vocabulary import RuleId, Severity
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is missing: run scripts/setup.sh")
+SCREENSHOTS = project_root() / "test-output"
+PUSH_WITHIN_S = 1.0  # the issue's target for alert committed -> shown
+
+
+def test_log_in_see_an_alert_arrive_live_play_its_clip_and_acknowledge_it(
+    recorded: Path, tmp_path: Path, engine: Engine, store: AlertStore, hub: EventHub, accounts: AccountStore,
+    serve: Serve,
+) -> None:
+    accounts.add_user("desk-wu", Role.WATCH_DESK, PASSWORD)
+    endpoint = f"ipc://{tmp_path / 'events.sock'}"
+    heard = threading.Event()
+    server = serve(bridge=ZmqEventBridge(hub, store, endpoint, on_health=lambda _r: heard.set()),
+                   data_dir=recorded)
+    context = zmq.Context()
+    analytics = context.socket(zmq.PUB)  # stands in for the analytics process
+    analytics.connect(endpoint)
+    try:
+        with Page(server.url + "/") as page:
+            page.wait_for("!document.getElementById('login-view').hidden", what="the login form")
+            page.evaluate("""
+                document.getElementById('login-username').value = 'desk-wu';
+                document.getElementById('login-password').value = 'wrong password';
+                document.getElementById('login-form').requestSubmit();""")
+            page.wait_for("document.getElementById('login-error').textContent.includes('Wrong')",
+                          what="the failed-login message")
+            page.evaluate(f"""
+                document.getElementById('login-password').value = {json.dumps(PASSWORD)};
+                document.getElementById('login-form').requestSubmit();""")
+            page.wait_for("document.getElementById('connection').dataset.state === 'live'",
+                          what="the live feed")
+            assert page.evaluate("document.getElementById('who').textContent") == "desk-wu · watch desk"
+            assert page.evaluate("document.cookie") == "", "the session cookie is HttpOnly"
+
+            deadline = time.monotonic() + 10
+            while not heard.wait(0.05):  # PUB drops what it sends before the bridge is connected
+                assert time.monotonic() < deadline, "the bridge never heard the analytics socket"
+                analytics.send_json({"type": "health", "processes": {"analytics": True}, "cameras": {}})
+
+            # Analytics commits an alert, the recorder cuts its clip, then the alert is published.
+            records = ArchiveIndex(recorded / "archive").records()
+            segments = [r for r in records if isinstance(r, SegmentRecord)]
+            first = min(segments, key=lambda r: r.start)
+            fired = AlertEvent("fired", "a-live", RuleId.SINGLE_OFFICER, "interrogation-1", "cam-a",
+                               Severity.ALARM, first.start + 1, first.start + 2)
+            store.apply(fired)
+            AlertClipper(engine, ArchiveIndex(recorded / "archive"), recorded / "clips",
+                         RecorderConfig(pre_roll_s=0.5, post_roll_s=1.5)).poll(first.start + 60)
+            published = time.monotonic()
+            analytics.send_json({"type": "alert", "event": fired.to_dict()})
+            page.wait_for("document.querySelector('tr[data-id=\"a-live\"]') !== null", what="the alert row")
+            shown_after = time.monotonic() - published
+            assert shown_after <= PUSH_WITHIN_S, f"shown {shown_after:.2f} s after it was published"
+            row_class = page.evaluate("document.querySelector('tr[data-id=\"a-live\"]').className")
+            assert "open-alarm" in row_class
+
+            page.evaluate("document.querySelector('tr[data-id=\"a-live\"]').click()")
+            page.wait_for("document.getElementById('detail-snapshot').naturalWidth > 0", what="the snapshot")
+            page.wait_for("document.getElementById('detail-clip').currentTime > 1.0", timeout_s=30,
+                          what="the clip playing")
+            SCREENSHOTS.mkdir(exist_ok=True)
+            shot = page.screenshot(SCREENSHOTS / "watch-desk-alert.png")
+            assert shot.stat().st_size > 10_000
+
+            page.evaluate("document.querySelector('#detail-actions button.ack').click()")
+            page.wait_for("document.querySelector('tr[data-id=\"a-live\"] td.state').textContent"
+                          ".includes('desk-wu')", what="the acknowledgement on the page")
+        alert = store.get("a-live")
+        assert (alert.state, alert.acknowledged_by) == (AlertState.ACKNOWLEDGED, "desk-wu")
+    finally:
+        analytics.close(linger=0)
+        context.term()
