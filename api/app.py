@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from custodywatch.api.deps import Services
+from custodywatch.api.escalation import Escalator
 from custodywatch.api.events import EventHub, ZmqEventBridge, health_feed
 from custodywatch.api.metrics import build_registry
 from custodywatch.api.routers.alerts import router as alerts_router
@@ -61,11 +62,13 @@ def create_app(
     archive_dir: Path | None = None,
     data_dir: Path | None = None,
     throttle: LoginThrottle | None = None,
+    escalator: Escalator | None = None,
 ) -> FastAPI:
     """`engine` is the store's database (accounts, audit, custody); `bridge`, when given, runs for
     the app's lifetime on the server's event loop; `pipeline` gives the live per-camera figures for
     /metrics; `config` names the rooms, cameras and custody limits; `data_dir` holds the recorder's
-    clips and keys, and `archive_dir` its archive (default `data_dir/archive`)."""
+    clips and keys, and `archive_dir` its archive (default `data_dir/archive`); `escalator`
+    re-announces unacknowledged alerts."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -74,6 +77,8 @@ def create_app(
             if bridge is not None:
                 await stack.enter_async_context(bridge.running())
             await stack.enter_async_context(health_feed(events, services.health))
+            if escalator is not None:
+                await stack.enter_async_context(escalator.running())
             yield
 
     app = FastAPI(title=title, lifespan=lifespan)

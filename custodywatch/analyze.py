@@ -104,6 +104,9 @@ def analyze_file(video: Path, cfg: Config, camera_id: str, detector: Detector,
         detections.data[MOTION_KEY] = motion.measure(frame.image, detections.xyxy)
         h, w = frame.image.shape[:2]
         t = frame.stream_s
+        # Up to this frame first: a gap in the file's timestamps is a time without frames, which
+        # the engine must see before this frame's arrival ends it.
+        events += engine.advance(t)
         engine.observe_view(camera.id, t, frame.view())
         engine.observe(analyzer.observe(t, detections, (w, h), blind=engine.sight_lost(camera.id)))
         seen = posture.read(t, frame.image, detections.xyxy) if posture is not None else None

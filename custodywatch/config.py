@@ -148,6 +148,10 @@ class StoreConfig(StrictModel):
 class ApiConfig(StrictModel):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
+    # An alert still unacknowledged this long is announced again (and again, at this interval),
+    # and escalated to the users named in escalate_to; null: never.
+    renotify_after_s: float | None = Field(300, ge=10, le=86400)
+    escalate_to: list[str] = Field(default_factory=list, max_length=64)
 
 
 class RuleOverride(StrictModel):

@@ -83,6 +83,7 @@ class _ReadyAnnouncer(threading.Thread):
 def run_service(cfg: Config, host: str | None = None, port: int | None = None,
                 model_dir_flag: str | None = None, database_url_flag: str | None = None) -> int:
     from custodywatch.api.app import create_app
+    from custodywatch.api.escalation import Escalator
     from custodywatch.api.events import EventHub, ZmqEventBridge
     from custodywatch.models.detector import ModelNotFoundError, resolve_model
     from custodywatch.store.accounts import AccountStore
@@ -127,10 +128,12 @@ def run_service(cfg: Config, host: str | None = None, port: int | None = None,
     store = AlertStore(db, cfg.site.id, cfg.site.box_id)
     hub = EventHub()
     bridge = ZmqEventBridge(hub, store, ep["events"])
+    escalator = (None if cfg.api.renotify_after_s is None
+                 else Escalator(store, hub, cfg.api.renotify_after_s, cfg.api.escalate_to))
     archive = Path(cfg.recorder.archive_dir) if cfg.recorder.archive_dir else paths.data_dir() / "archive"
     app = create_app(store, hub, health=lambda: _health_report(supervisor, health), engine=db, bridge=bridge,
                      pipeline=health.figures, config=cfg, archive_dir=archive,
-                     data_dir=paths.data_dir())
+                     data_dir=paths.data_dir(), escalator=escalator)
     server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"), hub)
 
     def request_stop(signum: int, _frame: object) -> None:

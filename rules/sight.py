@@ -109,10 +109,11 @@ class ReferenceView:
 def classify(sample: ViewSample, earlier: ViewSample | None, reference: ReferenceView | None) -> str | None:
     """Why this picture is no view of the room, or None when it is one; `earlier`: the picture
     FROZEN_LAG_S before."""
-    if earlier is not None and picture_change(sample, earlier) < FROZEN_MAX_CHANGE:
-        return LossReason.FROZEN
+    # A covered lens shows one flat picture, which also never changes: name it for what it is.
     if float(sample.layout_array().std()) < FLAT_LAYOUT_STD:
         return LossReason.COVERED
+    if earlier is not None and picture_change(sample, earlier) < FROZEN_MAX_CHANGE:
+        return LossReason.FROZEN
     if reference is None:
         return None
     if sample.contrast >= BLUR_MIN_CONTRAST and sample.sharpness < BLUR_RATIO * reference.sharpness:

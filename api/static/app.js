@@ -12,13 +12,27 @@ const STRINGS = {
     "login.throttled": (s) => `Too many failed logins; try again in ${s} s`,
     "login.expired": "Your session has ended; log in again",
     "logout": "Log out",
-    "who": (name, role) => `${name} · ${STRINGS.en[`role.${role}`] || role}`,
+    "who": (name, role) => `${name} · ${t(`role.${role}`)}`,
+    "language": "中文",
     "role.watch_desk": "watch desk",
     "role.investigator": "investigator",
     "role.admin": "admin",
     "tab.alerts": "Alerts",
     "tab.custody": "Custody",
     "tab.cameras": "Cameras",
+    "tab.recordings": "Recordings",
+    "rec.from": "From",
+    "rec.until": "Until",
+    "rec.show": "Show",
+    "rec.export": "Export evidence",
+    "rec.hint": "Click the bar to play from that moment; red is a gap in the recording.",
+    "rec.summary": (spans, gaps) => `${spans} recorded span(s), ${gaps} gap(s)`,
+    "rec.nothing": "Nothing recorded in this range.",
+    "rec.gap": (cause) => `Not recorded: ${cause}`,
+    "rec.exportReason": "Reason for the export (case number):",
+    "rec.exporting": "Exporting…",
+    "rec.exportReady": "Evidence package ready: downloading.",
+    "rec.exportFailed": (why) => `Export failed: ${why}`,
     "showResolved": "Show resolved",
     "openCount": (n) => (n === 1 ? "1 open alert" : `${n} open alerts`),
     "connection.connecting": "Connecting…",
@@ -93,14 +107,128 @@ const STRINGS = {
     "camera.connected": "Connected",
     "camera.disconnected": "No video",
     "camera.unknown": "Not reported",
+    "escalation.again": (rule, room, min) => `Still unacknowledged after ${min} min: ${rule} in ${room}`,
+    "escalation.toYou": (rule, room, min) => `Escalated to you: ${rule} in ${room}, unacknowledged for ${min} min`,
     "error.load": "Could not load",
     "error.action": "Could not save",
   },
+  zh: {
+    "title": "值班台",
+    "login.title": "custodywatch",
+    "login.username": "用户名",
+    "login.password": "密码",
+    "login.submit": "登录",
+    "login.failed": "用户名或密码错误",
+    "login.throttled": (s) => `登录失败次数过多，请 ${s} 秒后再试`,
+    "login.expired": "会话已结束，请重新登录",
+    "logout": "退出",
+    "who": (name, role) => `${name} · ${t(`role.${role}`)}`,
+    "language": "English",
+    "role.watch_desk": "值班员",
+    "role.investigator": "办案人员",
+    "role.admin": "管理员",
+    "tab.alerts": "告警",
+    "tab.custody": "在押看管",
+    "tab.cameras": "摄像机",
+    "tab.recordings": "录像",
+    "rec.from": "从",
+    "rec.until": "到",
+    "rec.show": "显示",
+    "rec.export": "导出证据",
+    "rec.hint": "点击时间条从该时刻播放；红色为录像缺失。",
+    "rec.summary": (spans, gaps) => `${spans} 段录像，${gaps} 处缺失`,
+    "rec.nothing": "该时段没有录像。",
+    "rec.gap": (cause) => `未录像：${cause}`,
+    "rec.exportReason": "导出原因（案件编号）：",
+    "rec.exporting": "导出中…",
+    "rec.exportReady": "证据包已生成，开始下载。",
+    "rec.exportFailed": (why) => `导出失败：${why}`,
+    "showResolved": "显示已处置",
+    "openCount": (n) => `${n} 条未处置告警`,
+    "connection.connecting": "连接中…",
+    "connection.live": "实时",
+    "connection.reconnecting": "重新连接中…",
+    "connection.offline": "离线",
+    "sound.on": "声音开",
+    "sound.off": "声音关",
+    "col.time": "时间",
+    "col.room": "房间",
+    "col.camera": "摄像机",
+    "col.rule": "规则",
+    "col.severity": "级别",
+    "col.state": "状态",
+    "col.condition": "情况",
+    "rule.single_officer": "单人审讯",
+    "rule.unattended_detainee": "被讯问人无人看管",
+    "rule.guard_absent": "看守离岗",
+    "rule.guard_asleep": "看守睡岗",
+    "rule.overstay": "超时羁押",
+    "rule.unregistered_detention": "未登记滞留",
+    "rule.video_loss": "视频丢失",
+    "severity.warning": "预警",
+    "severity.alarm": "报警",
+    "state.new": "新告警",
+    "state.acknowledged": "已确认",
+    "state.resolved": "已处置",
+    "condition.active": "持续中",
+    "condition.ended": (time) => `已于 ${time} 结束`,
+    "history.fired": "触发",
+    "history.escalated": "升级",
+    "history.ended": "情况结束",
+    "history.acknowledged": "确认",
+    "history.resolved": "处置",
+    "action.acknowledge": "确认",
+    "action.resolve": "处置",
+    "action.open": "打开",
+    "detail.close": "关闭",
+    "detail.snapshot": "抓图",
+    "detail.clip": "录像片段",
+    "detail.noSnapshot": "暂无抓图。",
+    "detail.noClip": "暂无片段：告警触发后数秒内生成。",
+    "detail.history": "记录",
+    "detail.summary": (room, camera, time) => `${room} · ${camera} · 触发于 ${time}`,
+    "resolve.title": "处置告警",
+    "resolve.comment": "说明",
+    "resolve.commentRequired": "情况仍在持续时必须填写",
+    "resolve.commentOptional": "选填",
+    "resolve.falsePositive": "误报",
+    "resolve.cancel": "取消",
+    "resolve.submit": "处置",
+    "falsePositive": "误报",
+    "empty": "没有告警。",
+    "custody.checkIn": "登记入所",
+    "custody.person": "人员或案件",
+    "custody.basis": "法律依据",
+    "custody.extended": "延长（案情特别重大、复杂）",
+    "custody.submit": "登记",
+    "custody.since": "开始时间",
+    "custody.left": "剩余时间",
+    "custody.release": "离开",
+    "custody.released": (time) => `已于 ${time} 离开`,
+    "custody.over": (d) => `已超时 ${d}`,
+    "custody.empty": "当前无人在押。",
+    "custody.confirmRelease": (person) => `确认 ${person} 离开？`,
+    "basis.questioning": "盘问",
+    "basis.summons": "传唤",
+    "basis.compelled_appearance": "拘传",
+    "camera.status": "状态",
+    "camera.fps": "帧/秒",
+    "camera.lastFrame": "最后一帧",
+    "camera.connected": "已连接",
+    "camera.disconnected": "无视频",
+    "camera.unknown": "未上报",
+    "escalation.again": (rule, room, min) => `${room} ${rule} 已 ${min} 分钟未确认`,
+    "escalation.toYou": (rule, room, min) => `升级给您：${room} ${rule} 已 ${min} 分钟未确认`,
+    "error.load": "加载失败",
+    "error.action": "保存失败",
+  },
 };
-const lang = "en";
+const LANGUAGES = ["en", "zh"];
+let lang = LANGUAGES.includes(localStorage.getItem("custodywatch.lang")) ? localStorage.getItem("custodywatch.lang")
+  : navigator.language.startsWith("zh") ? "zh" : "en";
 
 function t(key, ...args) {
-  const value = STRINGS[lang][key];
+  const value = STRINGS[lang][key] ?? STRINGS.en[key];
   if (value === undefined) return key;
   return typeof value === "function" ? value(...args) : value;
 }
@@ -182,6 +310,11 @@ function enter(session) {
   el("login-view").hidden = true;
   el("app-view").hidden = false;
   el("who").textContent = t("who", me.username, me.role);
+  // Recordings are for investigators; the server refuses them to others anyway (403).
+  document.querySelectorAll(".investigator-only").forEach((node) => {
+    node.hidden = me.role === "watch_desk";
+  });
+  showTab("alerts");
   alerts.clear();
   render();
   connect(); // opens with a `reset` event, which loads the list
@@ -252,6 +385,17 @@ function connect() {
   };
   source.addEventListener("reset", loadAlerts);
   source.addEventListener("health", loadCameras); // a camera connected or dropped
+  source.addEventListener("escalation", (event) => {
+    // Still unacknowledged after the box's re-notify interval: sound again, and say so.
+    const escalation = JSON.parse(event.data);
+    upsert(escalation.alert);
+    render(escalation.alert.id);
+    beep();
+    desktopNotice(escalation.alert);
+    const minutes = Math.round(escalation.unacknowledged_s / 60);
+    notify(t(escalation.notify.includes(me.username) ? "escalation.toYou" : "escalation.again",
+      t(`rule.${escalation.alert.rule}`), escalation.alert.room, minutes));
+  });
   source.addEventListener("alert", (event) => {
     const update = JSON.parse(event.data);
     upsert(update.alert);
@@ -603,23 +747,147 @@ async function loadCameras() {
   }
 }
 
+// ---- recordings (investigator): timeline of spans and gaps, playback, export -------------------
+
+let shown = null; // {camera, start, end} of the timeline on screen
+let playing = null; // wall-clock time of the playing cut's start
+
+function localInput(epoch) {
+  const d = new Date(epoch * 1000);
+  return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 19);
+}
+
+async function loadRecordingCameras() {
+  const cameras = await api("/api/cameras");
+  el("rec-camera").replaceChildren(...cameras.map((c) => option(c.id, c.name ? `${c.name} (${c.id})` : c.id)));
+  if (!el("rec-from").value) {
+    const now = Date.now() / 1000;
+    el("rec-from").value = localInput(now - 3600);
+    el("rec-until").value = localInput(now);
+  }
+}
+
+function place(node, start, end) {
+  const span = shown.end - shown.start;
+  node.style.left = `${Math.max(0, (start - shown.start) / span) * 100}%`;
+  node.style.width = `${Math.max(0.2, (Math.min(end, shown.end) - Math.max(start, shown.start)) / span * 100)}%`;
+}
+
+async function showRecordings(event) {
+  if (event) event.preventDefault();
+  const camera = el("rec-camera").value;
+  const start = new Date(el("rec-from").value).getTime() / 1000;
+  const end = new Date(el("rec-until").value).getTime() / 1000;
+  try {
+    const params = new URLSearchParams({ since: start, until: end });
+    const timeline = await api(`/api/recordings/${encodeURIComponent(camera)}/timeline?${params}`);
+    shown = { camera, start, end };
+    const bars = timeline.segments.map((s) => {
+      const div = document.createElement("div");
+      div.className = "seg";
+      place(div, s.start_epoch, s.end_epoch);
+      return div;
+    }).concat(timeline.gaps.map((g) => {
+      const div = document.createElement("div");
+      div.className = "gap";
+      div.title = t("rec.gap", g.cause);
+      place(div, g.start_epoch, g.end_epoch);
+      return div;
+    }));
+    el("rec-timeline").replaceChildren(...bars, el("rec-cursor"));
+    el("rec-scale-start").textContent = localTime(start);
+    el("rec-scale-end").textContent = localTime(end);
+    el("rec-status").textContent = timeline.segments.length
+      ? t("rec.summary", timeline.segments.length, timeline.gaps.length) : t("rec.nothing");
+  } catch (err) {
+    el("rec-status").textContent = err.message;
+  }
+}
+
+function playAt(event) {
+  if (!shown) return;
+  const box = el("rec-timeline").getBoundingClientRect();
+  const at = shown.start + (event.clientX - box.left) / box.width * (shown.end - shown.start);
+  const params = new URLSearchParams({ since: at, until: Math.min(shown.end, at + 600) });
+  playing = at;
+  const video = el("rec-video");
+  video.hidden = false;
+  video.src = `/api/recordings/${encodeURIComponent(shown.camera)}/play?${params}`;
+  video.play().catch(() => {});
+}
+
+function moveCursor() {
+  const video = el("rec-video");
+  if (!shown || playing === null) return;
+  const at = playing + video.currentTime;
+  el("rec-cursor").hidden = false;
+  el("rec-cursor").style.left = `${(at - shown.start) / (shown.end - shown.start) * 100}%`;
+}
+
+async function exportShown() {
+  if (!shown) return;
+  const reason = window.prompt(t("rec.exportReason"));
+  if (!reason) return;
+  el("rec-status").textContent = t("rec.exporting");
+  try {
+    let job = await api("/api/exports", {
+      method: "POST", body: { cameras: [shown.camera], start: shown.start, end: shown.end, reason },
+    });
+    while (job.state === "running") {
+      await new Promise((resolve) => { setTimeout(resolve, 1000); });
+      job = await api(`/api/exports/${job.id}`);
+    }
+    if (job.state !== "ready") throw new Error(job.error);
+    el("rec-status").textContent = t("rec.exportReady");
+    window.location.assign(job.download);
+  } catch (err) {
+    el("rec-status").textContent = t("rec.exportFailed", err.message);
+  }
+}
+
 // ---- start -------------------------------------------------------------------------------------
+
+const TABS = ["alerts", "custody", "cameras", "recordings"];
 
 function showTab(name) {
   document.querySelectorAll(".tab").forEach((b) => b.classList.toggle("active", b.dataset.tab === name));
-  ["alerts", "custody", "cameras"].forEach((tab) => { el(`tab-${tab}`).hidden = tab !== name; });
+  TABS.forEach((tab) => { el(`tab-${tab}`).hidden = tab !== name; });
+  if (name === "recordings" && !el("rec-camera").options.length) {
+    loadRecordingCameras().catch((err) => { el("rec-status").textContent = err.message; });
+  }
 }
 
-async function start() {
+function translatePage() {
+  document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
   document.querySelectorAll("[data-i18n]").forEach((node) => {
     node.textContent = t(node.dataset.i18n);
   });
   document.title = `custodywatch · ${t("title")}`;
+  el("language").textContent = t("language");
+  showSound();
+  if (me) {
+    el("who").textContent = t("who", me.username, me.role);
+    render();
+    renderCustody();
+    loadCustodyOptions();
+    loadCameras();
+  }
+}
+
+function switchLanguage() {
+  lang = LANGUAGES[(LANGUAGES.indexOf(lang) + 1) % LANGUAGES.length];
+  localStorage.setItem("custodywatch.lang", lang);
+  translatePage();
+}
+
+async function start() {
+  translatePage();
+  el("language").addEventListener("click", switchLanguage);
+  el("login-language").addEventListener("click", switchLanguage);
 
   el("login-form").addEventListener("submit", submitLogin);
   el("logout").addEventListener("click", logout);
   el("sound").addEventListener("click", toggleSound);
-  showSound();
   document.querySelectorAll(".tab").forEach((b) => b.addEventListener("click", () => showTab(b.dataset.tab)));
   showTab("alerts");
   el("show-resolved").addEventListener("change", () => render());
@@ -627,6 +895,10 @@ async function start() {
   el("resolve-form").addEventListener("submit", submitResolve);
   el("resolve-cancel").addEventListener("click", () => el("resolve-dialog").close());
   el("checkin-form").addEventListener("submit", submitCheckIn);
+  el("recordings-form").addEventListener("submit", showRecordings);
+  el("rec-timeline").addEventListener("click", playAt);
+  el("rec-video").addEventListener("timeupdate", moveCursor);
+  el("rec-export").addEventListener("click", exportShown);
 
   // A page reloaded within a session carries on; otherwise, the login form.
   try {

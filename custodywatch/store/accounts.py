@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Engine, ForeignKey, Index, String, Text, func, select, update
+from sqlalchemy import Engine, ForeignKey, Index, String, Text, delete, func, select, update
 from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
 from custodywatch.store.db import for_writing
@@ -33,6 +33,7 @@ from custodywatch.store.models import ACTOR_LENGTH, Base
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 MIN_PASSWORD_LENGTH = 8
 SESSION_TTL_S = 12 * 3600  # one shift
+SESSION_KEEP_S = 7 * 86400  # how long an expired session's row is kept
 GENESIS = "0" * 64
 
 # scrypt at n=2**14, r=8 costs 16 MiB and ~50 ms per guess: slow for an attacker, quick for a login.
@@ -268,6 +269,8 @@ class AccountStore:
         now = self._clock()
         expires = now + self.session_ttl_s
         with self._writes.begin() as db:
+            # Sessions long over are of no use to anyone (the audit log keeps the logins).
+            db.execute(delete(SessionRow).where(SessionRow.expires_at < now - SESSION_KEEP_S))
             db.add(SessionRow(token_hash=token_hash(token), user_id=user_id, created_at=now,
                               expires_at=expires, revoked_at=None))
         return Session(user, token, expires)

@@ -12,6 +12,7 @@ from live_server import LiveServer
 from sqlalchemy import Engine
 
 from custodywatch.api.app import create_app
+from custodywatch.api.escalation import Escalator
 from custodywatch.api.events import EventHub, ZmqEventBridge
 from custodywatch.api.schemas import HealthReport
 from custodywatch.api.throttle import LoginThrottle
@@ -84,11 +85,11 @@ def serve(engine: Engine, store: AlertStore, hub: EventHub) -> Iterator[Serve]:
         def start(
             health: Callable[[], HealthReport] | None = None, bridge: ZmqEventBridge | None = None, *,
             config: Config | None = None, archive_dir: Path | None = None, data_dir: Path | None = None,
-            throttle: LoginThrottle | None = None,
+            throttle: LoginThrottle | None = None, escalator: Escalator | None = None,
         ) -> LiveServer:
             app = create_app(store, hub, health, engine=engine, title="custodywatch test", bridge=bridge,
                              config=config, archive_dir=archive_dir, data_dir=data_dir,
-                             throttle=throttle)
+                             throttle=throttle, escalator=escalator)
             return stack.enter_context(LiveServer(app, hub))
 
         yield start

@@ -15,7 +15,7 @@ from conftest import Serve
 from sqlalchemy import Engine
 
 from custodywatch.api.events import EventHub, ZmqEventBridge
-from custodywatch.config import RecorderConfig
+from custodywatch.config import RecorderConfig, parse_config
 from custodywatch.paths import project_root
 from custodywatch.recorder.alert_clips import AlertClipper
 from custodywatch.recorder.index import ArchiveIndex, SegmentRecord
@@ -28,6 +28,14 @@ from custodywatch.vocabulary import RuleId, Severity
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is missing: run scripts/setup.sh")
 SCREENSHOTS = project_root() / "test-output"
 PUSH_WITHIN_S = 1.0  # the issue's target for alert committed -> shown
+CONFIG = """
+rooms: [{id: interrogation-1, type: interrogation}]
+cameras:
+  - id: cam-a
+    room: interrogation-1
+    detect_url: rtsp://127.0.0.1/cam-a
+    zones: {detainee_seat: [[0.6, 0.7], [1, 0.7], [1, 1]], officer_area: [[0, 0.7], [0.5, 0.7], [0, 1]]}
+"""
 
 
 def test_log_in_see_an_alert_arrive_live_play_its_clip_and_acknowledge_it(
@@ -38,7 +46,7 @@ def test_log_in_see_an_alert_arrive_live_play_its_clip_and_acknowledge_it(
     endpoint = f"ipc://{tmp_path / 'events.sock'}"
     heard = threading.Event()
     server = serve(bridge=ZmqEventBridge(hub, store, endpoint, on_health=lambda _r: heard.set()),
-                   data_dir=recorded)
+                   data_dir=recorded, config=parse_config(CONFIG, "cameras.yaml"))
     context = zmq.Context()
     analytics = context.socket(zmq.PUB)  # stands in for the analytics process
     analytics.connect(endpoint)
@@ -58,6 +66,12 @@ def test_log_in_see_an_alert_arrive_live_play_its_clip_and_acknowledge_it(
                           what="the live feed")
             assert page.evaluate("document.getElementById('who').textContent") == "desk-wu · watch desk"
             assert page.evaluate("document.cookie") == "", "the session cookie is HttpOnly"
+            assert page.evaluate("document.querySelector('.tab[data-tab=\"recordings\"]').hidden") is True
+            page.evaluate("document.getElementById('language').click()")  # 中文 and back
+            assert page.evaluate("document.querySelector('.bar h1').textContent") == "值班台"
+            assert page.evaluate("document.getElementById('who').textContent") == "desk-wu · 值班员"
+            page.evaluate("document.getElementById('language').click()")
+            assert page.evaluate("document.querySelector('.bar h1').textContent") == "Watch desk"
 
             deadline = time.monotonic() + 10
             while not heard.wait(0.05):  # PUB drops what it sends before the bridge is connected
@@ -92,8 +106,61 @@ def test_log_in_see_an_alert_arrive_live_play_its_clip_and_acknowledge_it(
             page.evaluate("document.querySelector('#detail-actions button.ack').click()")
             page.wait_for("document.querySelector('tr[data-id=\"a-live\"] td.state').textContent"
                           ".includes('desk-wu')", what="the acknowledgement on the page")
-        alert = store.get("a-live")
-        assert (alert.state, alert.acknowledged_by) == (AlertState.ACKNOWLEDGED, "desk-wu")
+            alert = store.get("a-live")
+            assert (alert.state, alert.acknowledged_by) == (AlertState.ACKNOWLEDGED, "desk-wu")
+
+            # The custody board: check someone in on the page, see the clock, release them.
+            page.evaluate("document.querySelector('.tab[data-tab=\"custody\"]').click()")
+            page.wait_for("document.getElementById('checkin-basis').options.length > 0",
+                          what="the legal bases")
+            page.evaluate("""
+                document.getElementById('checkin-person').value = 'case-17 Zhang';
+                document.getElementById('checkin-basis').value = 'questioning';
+                document.getElementById('checkin-form').requestSubmit();""")
+            left = page.wait_for("document.querySelector('tr[data-person=\"case-17 Zhang\"] td.left')"
+                                 "?.textContent", what="the custody row")
+            assert left.startswith(("8:00:0", "7:59:")), left
+            page.screenshot(SCREENSHOTS / "watch-desk-custody.png")
+            page.evaluate("window.confirm = () => true;"
+                          "document.querySelector('tr[data-person=\"case-17 Zhang\"] button').click()")
+            page.wait_for("document.getElementById('custody-empty').hidden === false", what="the release")
     finally:
         analytics.close(linger=0)
         context.term()
+
+
+def log_in(page: Page, username: str) -> None:
+    page.wait_for("!document.getElementById('login-view').hidden", what="the login form")
+    page.evaluate(f"""
+        document.getElementById('login-username').value = {json.dumps(username)};
+        document.getElementById('login-password').value = {json.dumps(PASSWORD)};
+        document.getElementById('login-form').requestSubmit();""")
+    page.wait_for("document.getElementById('connection').dataset.state === 'live'", what="the live feed")
+
+
+def test_an_investigator_scrubs_the_recording_timeline_and_plays_from_a_moment(
+    recorded: Path, accounts: AccountStore, serve: Serve
+) -> None:
+    accounts.add_user("inv-chen", Role.INVESTIGATOR, PASSWORD)
+    server = serve(data_dir=recorded, config=parse_config(CONFIG, "cameras.yaml"))
+    segments = [r for r in ArchiveIndex(recorded / "archive").records() if isinstance(r, SegmentRecord)]
+    start, end = min(s.start for s in segments) - 5, max(s.end for s in segments) + 5
+    with Page(server.url + "/") as page:
+        log_in(page, "inv-chen")
+        page.evaluate("document.querySelector('.tab[data-tab=\"recordings\"]').click()")
+        page.wait_for("document.getElementById('rec-camera').options.length > 0", what="the cameras")
+        page.evaluate(f"""
+            document.getElementById('rec-from').value = localInput({start});
+            document.getElementById('rec-until').value = localInput({end});
+            document.getElementById('recordings-form').requestSubmit();""")
+        page.wait_for("document.querySelectorAll('#rec-timeline .seg').length > 0", what="the recorded spans")
+        # Click on the bar a third of the way into the recording, as the investigator would.
+        fraction = (min(s.start for s in segments) + 1 - start) / (end - start)
+        page.evaluate(f"""
+            const box = document.getElementById('rec-timeline').getBoundingClientRect();
+            document.getElementById('rec-timeline').dispatchEvent(new MouseEvent('click', {{
+                bubbles: true, clientX: box.left + box.width * {fraction}, clientY: box.top + 5}}));""")
+        page.wait_for("document.getElementById('rec-video').currentTime > 1.0", timeout_s=30,
+                      what="the recording playing")
+        assert page.evaluate("document.getElementById('rec-cursor').hidden") is False
+        page.screenshot(SCREENSHOTS / "investigator-recordings.png")

@@ -1,0 +1,84 @@
+"""Escalation: an alert left unacknowledged is announced again every `after_s`, on the live feed as
+an `escalation` event naming the users it escalates to (a second list, e.g. the duty officer), so
+every open page sounds again and theirs shows it as theirs.
+
+The repeat count comes from the alert's age (the n-th announcement at n * after_s), so after a
+restart the next one still comes on time; the one due at the restart is made at once.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+
+from pydantic import BaseModel
+
+from custodywatch.api.events import EventHub
+from custodywatch.store.alerts import AlertStore
+from custodywatch.store.views import AlertState, AlertView
+
+log = logging.getLogger(__name__)
+
+ESCALATION = "escalation"
+POLL_S = 10.0
+PAGE = 1000
+
+
+class Escalation(BaseModel):
+    """The data of an `escalation` event."""
+
+    alert: AlertView
+    unacknowledged_s: float
+    count: int  # 1 for the first re-notification, 2 for the next...
+    notify: list[str]
+
+
+class Escalator:
+    def __init__(self, store: AlertStore, hub: EventHub, after_s: float, escalate_to: Sequence[str] = (), *,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._store = store
+        self._hub = hub
+        self.after_s = after_s
+        self._escalate_to = list(escalate_to)
+        self._clock = clock
+        self._announced: dict[str, int] = {}  # alert id -> count announced by this process
+
+    def due(self) -> list[Escalation]:
+        """Unacknowledged alerts whose next re-notification is due (from the store: thread pool)."""
+        now = self._clock()
+        due: list[Escalation] = []
+        new = self._store.list(state=AlertState.NEW, limit=PAGE).items
+        # Acknowledged and resolved alerts drop out, and with them what was announced of them.
+        self._announced = {a: c for a, c in self._announced.items() if a in {n.id for n in new}}
+        for alert in new:
+            age = now - alert.fired_at_epoch
+            count = math.floor(age / self.after_s)
+            if count < 1:
+                continue
+            if self._announced.get(alert.id, count - 1) >= count:
+                continue
+            self._announced[alert.id] = count
+            due.append(Escalation(alert=alert, unacknowledged_s=age, count=count, notify=self._escalate_to))
+        return due
+
+    @contextlib.asynccontextmanager
+    async def running(self, poll_s: float | None = None) -> AsyncIterator[None]:
+        async def loop() -> None:
+            while True:
+                try:
+                    for escalation in await asyncio.to_thread(self.due):
+                        self._hub.publish(ESCALATION, escalation)
+                except Exception:
+                    log.exception("could not check for unacknowledged alerts")
+                await asyncio.sleep(POLL_S if poll_s is None else poll_s)
+
+        task = asyncio.create_task(loop())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
