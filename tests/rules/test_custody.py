@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from holding_room import holding_yaml
 
 from custodywatch.config import CustodyConfig, RuleOverride, parse_config
 from custodywatch.rules.custody import CustodyRecord, custody_levels, limit_s, presence_limit_s
@@ -77,7 +78,7 @@ def test_custody_clock(rec, times, expected):
     assert clock_run(rec, custody_levels(limit_s(rec, CUSTODY), CUSTODY), times) == expected
 
 
-CFG = """
+CFG = holding_yaml("""
 rooms:
   - id: hold-1
     type: holding
@@ -85,14 +86,7 @@ rooms:
       guard_absent: {enabled: false}
       overstay: {warn_after_s: 600, alarm_after_s: 900}
       unregistered_detention: {after_s: 120}
-cameras:
-  - id: cam-h
-    room: hold-1
-    detect_url: h.mp4
-    zones:
-      detainee_area: [[0.6, 0.5], [1, 0.5], [1, 1], [0.6, 1]]
-      guard_post: [[0, 0.5], [0.55, 0.5], [0.55, 1], [0, 1]]
-"""
+""")
 
 
 def engine_run(records, changes, end, step=1.0):

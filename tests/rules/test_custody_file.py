@@ -5,22 +5,15 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from holding_room import holding_config
 
-from custodywatch.config import parse_config
 from custodywatch.custody_file import CustodyFileError, load_custody
 from custodywatch.rules.custody import CustodyRecord
 
-CFG = parse_config("""
+CFG = holding_config("""
 site: {timezone: Asia/Shanghai}
 rooms:
   - {id: hold-1, type: holding}
-cameras:
-  - id: cam-h
-    room: hold-1
-    detect_url: h.mp4
-    zones:
-      detainee_area: [[0.6, 0.5], [1, 0.5], [1, 1], [0.6, 1]]
-      guard_post: [[0, 0.5], [0.55, 0.5], [0.55, 1], [0, 1]]
 """)
 
 

@@ -6,8 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import supervision as sv
+from holding_room import holding_config
 
-from custodywatch.config import Config, parse_config
+from custodywatch.config import Config
 from custodywatch.pipeline.analytics import LiveRules
 from custodywatch.pipeline.messages import FrameDetections
 from custodywatch.rules.custody import CustodyRecord
@@ -19,7 +20,7 @@ from custodywatch.store.db import make_engine, migrate
 from custodywatch.store.rules_state import RulesStateStore
 from custodywatch.vocabulary import Role
 
-CFG = parse_config("""
+CFG = holding_config("""
 rooms:
   - id: hold-1
     type: holding
@@ -28,13 +29,6 @@ rooms:
       guard_asleep: {warn_after_s: 90, alarm_after_s: 150}
       overstay: {warn_after_s: 200, alarm_after_s: 260}
       unregistered_detention: {after_s: 100}
-cameras:
-  - id: cam-h
-    room: hold-1
-    detect_url: h.mp4
-    zones:
-      detainee_area: [[0.6, 0.5], [1, 0.5], [1, 1], [0.6, 1]]
-      guard_post: [[0, 0.5], [0.55, 0.5], [0.55, 1], [0, 1]]
 """)
 SIZE = (640, 360)
 DETAINEE_BOX = [500, 150, 560, 330]

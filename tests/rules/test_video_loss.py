@@ -7,6 +7,7 @@ import time
 import cv2
 import numpy as np
 import pytest
+from holding_room import holding_yaml
 
 from custodywatch.config import parse_config
 from custodywatch.paths import shared_dir
@@ -158,17 +159,10 @@ def test_view_sample_is_small_picklable_and_cheap(room):
     assert isinstance(sample, ViewSample)
 
 
-CFG = """
+CFG = holding_yaml("""
 rooms:
   - {id: hold-1, type: holding, rules: {guard_absent: {warn_after_s: 60, alarm_after_s: 120}}}
-cameras:
-  - id: cam-h
-    room: hold-1
-    detect_url: h.mp4
-    zones:
-      detainee_area: [[0.6, 0.5], [1, 0.5], [1, 1], [0.6, 1]]
-      guard_post: [[0, 0.5], [0.55, 0.5], [0.55, 1], [0, 1]]
-"""
+""")
 
 
 def test_engine_raises_video_loss_and_suspends_the_room(room):
