@@ -46,6 +46,7 @@ class HoldView:
     end: float
     reason: str
     alert_id: str | None
+    custody_id: str | None
     created_by: str
     created_at: float
     released_by: str | None
@@ -59,8 +60,8 @@ class HoldView:
 
 def _hold_view(h: LegalHold) -> HoldView:
     cameras = [] if h.cameras == ALL_CAMERAS else h.cameras.split(",")
-    return HoldView(h.id, cameras, h.start, h.end, h.reason, h.alert_id, h.created_by, h.created_at,
-                    h.released_by, h.released_at, h.release_reason)
+    return HoldView(h.id, cameras, h.start, h.end, h.reason, h.alert_id, h.custody_id, h.created_by,
+                    h.created_at, h.released_by, h.released_at, h.release_reason)
 
 
 class RecorderCatalog:
@@ -119,7 +120,7 @@ class RecorderCatalog:
     # ---- legal holds ---------------------------------------------------------------------------
 
     def create_hold(self, cameras: Sequence[str], start: float, end: float, reason: str, by: str, *,
-                    alert_id: str | None = None) -> HoldView:
+                    alert_id: str | None = None, custody_id: str | None = None) -> HoldView:
         reason = reason.strip()
         if not reason:
             raise HoldError("a hold needs a reason")
@@ -127,7 +128,7 @@ class RecorderCatalog:
             raise HoldError(f"the hold's end ({end:.3f}) must be after its start ({start:.3f})")
         now = self._clock()
         hold = LegalHold(id=uuid.uuid4().hex, cameras=",".join(sorted(set(cameras))) or ALL_CAMERAS,
-                         start=start, end=end, reason=reason, alert_id=alert_id, custody_id=None,
+                         start=start, end=end, reason=reason, alert_id=alert_id, custody_id=custody_id,
                          created_by=by, created_at=now, released_by=None, released_at=None,
                          release_reason=None)
         with self._writes.begin() as session:

@@ -21,6 +21,8 @@ from custodywatch.recorder.signing import KeyFileError
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from custodywatch.recorder.catalog import RecorderCatalog
+    from custodywatch.recorder.custody import StoredCustody
     from custodywatch.recorder.signing import ChainSigner
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
@@ -255,9 +257,11 @@ def cmd_export(args: argparse.Namespace) -> int:
         index = _open_archive(Path(args.archive) if args.archive else default_archive(configured))
         subject: dict[str, object]
         if args.custody:
-            raise InputError(f"--custody {args.custody}: custody records are not stored on this box yet; "
-                             "export by --alert or by --camera/--from/--to")
-        if args.alert:
+            cameras, start, end, custody = _custody_range(args)
+            r = custody.record
+            subject = {"custody": custody.id, "person": r.person, "room": r.room,
+                       "legal_basis": r.legal_basis, "check_in": r.check_in, "release": r.release}
+        elif args.alert:
             cameras, start, end = _alert_range(args)
             subject = {"alert": args.alert}
         else:
@@ -282,6 +286,33 @@ def cmd_export(args: argparse.Namespace) -> int:
     print(f"{pkg.path}: {pkg.segments} segments, {pkg.gaps} gaps, {pkg.bytes} bytes, "
           f"signed with {fingerprint(key.public_key())} (public key: {keys_dir() / PUBLIC_NAME})")
     return EXIT_OK
+
+
+def _custody_range(args: argparse.Namespace) -> tuple[list[str], float, float, StoredCustody]:
+    """The record's room's cameras (from the config: the record names a room, not cameras), from
+    check-in to release, or to now while the record is open."""
+    from custodywatch.config import ConfigError, load_config
+    from custodywatch.recorder.custody import CustodyNotFound, find_custody
+
+    if not args.config:
+        raise InputError(f"--custody {args.custody}: give --config too (cameras.yaml): the record names "
+                         "a room, the config says which cameras are in it")
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        raise InputError(str(exc)) from None
+    engine = _engine(args.database_url, args.config)
+    try:
+        custody = find_custody(engine, args.custody)
+    except CustodyNotFound as exc:
+        raise InputError(f"--custody: {exc}") from None
+    finally:
+        engine.dispose()
+    cameras = sorted(c.id for c in cfg.cameras_in(custody.record.room))
+    if not cameras:
+        raise InputError(f"--custody {args.custody}: room {custody.record.room!r} has no cameras in "
+                         f"{args.config}")
+    return cameras, custody.record.check_in, custody.end(time.time()), custody
 
 
 def _alert_range(args: argparse.Namespace) -> tuple[list[str], float, float]:
@@ -322,13 +353,17 @@ def cmd_hold(args: argparse.Namespace) -> int:
         if args.hold_command == "list":
             for h in catalog.holds(active_only=not args.all):
                 state = "active" if h.active else f"released {_iso(h.released_at or 0)} by {h.released_by}"
-                print(f"{h.id}  {','.join(h.cameras) or '*'}  {_iso(h.start)} .. {_iso(h.end)}  {state}  "
-                      f"by {h.created_by}: {h.reason}")
+                what = f"  custody {h.custody_id}" if h.custody_id else (
+                    f"  alert {h.alert_id}" if h.alert_id else "")
+                print(f"{h.id}  {','.join(h.cameras) or '*'}  {_iso(h.start)} .. {_iso(h.end)}{what}  "
+                      f"{state}  by {h.created_by}: {h.reason}")
             return EXIT_OK
         if args.hold_command == "release":
             h = catalog.release_hold(args.id, args.reason, args.by)
             print(f"released {h.id}")
             return EXIT_OK
+        if args.custody:
+            return _hold_custody(args, catalog)
         cameras, start, end, alert_id = _hold_range(args)
         h = catalog.create_hold(cameras, start, end, args.reason, args.by, alert_id=alert_id)
         print(f"{h.id}  {','.join(h.cameras) or '*'}  {_iso(h.start)} .. {_iso(h.end)}")
@@ -339,10 +374,21 @@ def cmd_hold(args: argparse.Namespace) -> int:
         engine.dispose()
 
 
+def _hold_custody(args: argparse.Namespace, catalog: RecorderCatalog) -> int:
+    if args.alert or args.camera or args.all_cameras or args.start or args.end:
+        raise InputError("--custody takes its cameras and range from the record: leave out "
+                         "--alert, --camera, --all-cameras, --from and --to")
+    cameras, start, end, custody = _custody_range(args)
+    h = catalog.create_hold(cameras, start, end, args.reason, args.by, custody_id=str(custody.id))
+    print(f"{h.id}  {','.join(h.cameras)}  {_iso(h.start)} .. {_iso(h.end)}  custody {custody.id}")
+    if custody.record.release is None:
+        # A hold is a fixed range; the open record itself keeps what is recorded after it.
+        print(f"custodywatch: custody {custody.id} is still open: held up to now; hold again after the "
+              "release to hold the rest beyond the retention period", file=sys.stderr)
+    return EXIT_OK
+
+
 def _hold_range(args: argparse.Namespace) -> tuple[list[str], float, float, str | None]:
-    if args.custody:
-        raise InputError(f"--custody {args.custody}: custody records are not stored on this box yet; "
-                         "hold by --alert or by --camera/--from/--to")
     if args.alert:
         cameras, start, end = _alert_range(args)
         return cameras, start, end, args.alert
@@ -384,7 +430,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     s = sub.add_parser("export", help="write a signed evidence package")
     what = s.add_mutually_exclusive_group(required=True)
     what.add_argument("--alert", help="alert id: its room's cameras, pre-roll to post-roll")
-    what.add_argument("--custody", help="custody record id")
+    what.add_argument("--custody", help="custody record number (or a person with one record): "
+                      "its room's cameras, check-in to release (needs --config)")
     what.add_argument("--camera", action="append", help="camera id (repeat for several)")
     s.add_argument("--from", dest="start", help="ISO time, or seconds after the archive's first segment")
     s.add_argument("--to", dest="end", help="ISO time, or seconds after the archive's first segment")
@@ -400,7 +447,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     h.add_argument("--camera", action="append", help="camera id (repeat for several)")
     h.add_argument("--all-cameras", action="store_true")
     h.add_argument("--alert", help="hold the footage of this alert")
-    h.add_argument("--custody", help="hold the footage of this custody record")
+    h.add_argument("--custody", help="hold the footage of this custody record (number, or a person "
+                   "with one record; needs --config)")
     h.add_argument("--from", dest="start", help="ISO time")
     h.add_argument("--to", dest="end", help="ISO time")
     h.add_argument("--reason", required=True)

@@ -1,10 +1,12 @@
 """Retention: delete what has aged out or what the disk quota cannot hold — never protected footage.
 
 A segment is protected while it overlaps an active legal hold, an alert (from `pre_roll_s` before
-its condition began to `post_roll_s` after it ended; an open alert up to now) or an open custody
-record. Protected segments are skipped, whatever their age and whatever the quota: when the quota
-cannot be met without them, the policy raises an alarm and deletes nothing protected, and the
-recorder keeps writing while the disk has room.
+its condition began to `post_roll_s` after it ended; an open alert up to now) or a custody record
+(its room's cameras: an open record up to now; a released one until its camera's retention period
+has passed since the release, see custody.py). The caller says what is protected (`ProtectedFn`;
+the service's is `service.footage_protection`). Protected segments are skipped, whatever their age
+and whatever the quota: when the quota cannot be met without them, the policy raises an alarm and
+deletes nothing protected, and the recorder keeps writing while the disk has room.
 
 Each deletion is first appended to the archive's index as a chained `deletion` record (so verify
 knows the segment left lawfully, and the chain stays whole), then the file is removed, then it is

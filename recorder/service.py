@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from multiprocessing.synchronize import Event
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from custodywatch.config import Config, RecorderConfig
 from custodywatch.pipeline.process import Component
@@ -27,6 +28,11 @@ from custodywatch.recorder.index import ArchiveIndex, GapCause, GapRecord, Segme
 from custodywatch.recorder.signing import ChainSigner
 from custodywatch.rules.events import AlertEvent
 from custodywatch.vocabulary import RuleId, Severity
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from custodywatch.recorder.retention import ProtectedFn, RetentionRules
 
 log = logging.getLogger("custodywatch.recorder")
 
@@ -87,6 +93,26 @@ def start_causes(index: ArchiveIndex, cameras: list[RecordedCamera], segment_s: 
     tmp.write_text(json.dumps({**previous, **now}, indent=1, sort_keys=True) + "\n")
     os.replace(tmp, path)
     return causes
+
+
+def footage_protection(engine: Engine | None, settings: RecorderConfig,
+                       rules: RetentionRules) -> ProtectedFn:
+    """What retention must keep: active holds, alerts with their rolls, and custody records (open
+    ones, and released ones within their retention period since the release). Without the database
+    none of these can be checked, so everything is protected: nothing is deleted by age or quota."""
+    from custodywatch.recorder.catalog import Interval, RecorderCatalog
+    from custodywatch.recorder.custody import custody_protection
+
+    catalog = None if engine is None else RecorderCatalog(engine)
+
+    def protected(start: float, end: float) -> list[Interval]:
+        if engine is None or catalog is None:
+            return [Interval(start, end, None, "no database: holds, alerts and custody records unknown")]
+        # Retention asks over [0, now]: `end` is its clock's now, also the end of an open custody.
+        return [*catalog.protected(start, end, settings.pre_roll_s, settings.post_roll_s, rules.camera_rooms),
+                *custody_protection(engine, end, rules.camera_rooms, rules.max_age_s)]
+
+    return protected
 
 
 class _Listener:
@@ -247,7 +273,7 @@ class _Housekeeping:
                 self.pub.send_json({"type": "alert", "event": event.to_dict()})
 
     def _retention(self) -> None:
-        from custodywatch.recorder.catalog import CatalogSegments, Interval
+        from custodywatch.recorder.catalog import CatalogSegments
         from custodywatch.recorder.retention import Deleted, RetentionPolicy, RetentionRules
 
         s = self.settings
@@ -258,13 +284,7 @@ class _Housekeeping:
             by_room_days={k: float(v) for k, v in s.retention_days_by_room.items()}, camera_rooms=rooms,
             quota_bytes=int(s.quota_gb * GB) if s.quota_gb else None)
         catalog = self.catalog
-
-        def protected(start: float, end: float) -> list[Interval]:
-            if catalog is None:
-                # Without the database nothing is known to be unprotected: delete nothing by age
-                # or quota that an alert or a hold might cover, i.e. everything is protected.
-                return [Interval(start, end, None, "no database: holds and alerts unknown")]
-            return catalog.protected(start, end, s.pre_roll_s, s.post_roll_s, rooms)
+        protected = footage_protection(self.engine, s, rules)
 
         def audit(d: Deleted) -> None:
             if catalog is not None:

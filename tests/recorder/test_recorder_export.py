@@ -135,7 +135,7 @@ def test_export_by_alert_takes_its_time_with_the_rolls(
 
 
 @pytest.mark.parametrize(("args", "code", "message"), [
-    (["--custody", "c-1"], 2, "custody records are not stored"),
+    (["--custody", "c-1"], 2, "--custody c-1: give --config too"),
     (["--camera", "cam-f", "--from", "1"], 2, "give --alert ID, or --camera C with --from T and --to T"),
     (["--camera", "cam-q", "--from", "1", "--to", "2"], 2, "no camera 'cam-q'"),
     (["--camera", "cam-f", "--from", "100", "--to", "200"], 1,
