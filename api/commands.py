@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from custodywatch import paths
 from custodywatch.store.accounts import AccountError, AccountStore, AuditLog, Role, generate_password
@@ -75,7 +76,24 @@ def cmd_list(args: argparse.Namespace) -> int:
     return _with_store(args, show)
 
 
+def cmd_tls_cert(args: argparse.Namespace) -> int:
+    from custodywatch.api.tls import make_self_signed
+
+    out = Path(args.out) if args.out else paths.data_dir() / "tls"
+    names = args.name or ["localhost", "127.0.0.1"]
+    cert, key = make_self_signed(out, names)
+    print(f"certificate {cert} (for {', '.join(names)})\nkey {key}")
+    print(f"serve HTTPS with: api: {{tls_cert: {cert}, tls_key: {key}}}")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    s = sub.add_parser("tls-cert", help="make a self-signed HTTPS certificate for the page (at install)")
+    s.add_argument("--out", help="directory for cert.pem and key.pem (default: $CUSTODYWATCH_DATA/tls)")
+    s.add_argument("--name", action="append", help="host name or address the page is reached at (repeatable; "
+                                                   "default: localhost and 127.0.0.1)")
+    s.set_defaults(func=cmd_tls_cert)
+
     user = sub.add_parser("user", help="manage the accounts that log in to the page and the API")
     commands = user.add_subparsers(dest="user_command", required=True)
     db_help = "SQLAlchemy URL of the store (default: $CUSTODYWATCH_DATABASE_URL or the data dir's SQLite)"

@@ -112,6 +112,11 @@ class EventHub:
         return self._next_seq - 1
 
     @property
+    def closed(self) -> bool:
+        """Whether the server is stopping: long responses (live view) end when they see it."""
+        return self._closed
+
+    @property
     def subscriber_count(self) -> int:
         return len(self._subscriptions)
 

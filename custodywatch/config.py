@@ -20,6 +20,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from custodywatch.vocabulary import (
@@ -152,6 +153,15 @@ class ApiConfig(StrictModel):
     # and escalated to the users named in escalate_to; null: never.
     renotify_after_s: float | None = Field(300, ge=10, le=86400)
     escalate_to: list[str] = Field(default_factory=list, max_length=64)
+    # HTTPS: PEM certificate and key files (`custodywatch tls-cert` makes a self-signed pair).
+    tls_cert: str | None = None
+    tls_key: str | None = None
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> ApiConfig:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together: give both or neither")
+        return self
 
 
 class RuleOverride(StrictModel):

@@ -67,9 +67,9 @@ class _Server(ApiServer):
 class _ReadyAnnouncer(threading.Thread):
     """Prints the ready line once uvicorn listens (with the real port when 0 was asked)."""
 
-    def __init__(self, server: uvicorn.Server, host: str):
+    def __init__(self, server: uvicorn.Server, host: str, scheme: str = "http"):
         super().__init__(name="ready", daemon=True)
-        self.server, self.host = server, host
+        self.server, self.host, self.scheme = server, host, scheme
 
     def run(self) -> None:
         while not self.server.started:
@@ -77,7 +77,7 @@ class _ReadyAnnouncer(threading.Thread):
                 return
             threading.Event().wait(0.05)
         port = self.server.servers[0].sockets[0].getsockname()[1]
-        print(f"custodywatch ready: http://{self.host}:{port}/", flush=True)
+        print(f"custodywatch ready: {self.scheme}://{self.host}:{port}/", flush=True)
 
 
 def run_service(cfg: Config, host: str | None = None, port: int | None = None,
@@ -134,7 +134,9 @@ def run_service(cfg: Config, host: str | None = None, port: int | None = None,
     app = create_app(store, hub, health=lambda: _health_report(supervisor, health), engine=db, bridge=bridge,
                      pipeline=health.figures, config=cfg, archive_dir=archive,
                      data_dir=paths.data_dir(), escalator=escalator)
-    server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"), hub)
+    # With a certificate the page is served over HTTPS only (and the session cookie becomes Secure).
+    server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on",
+                                    ssl_certfile=cfg.api.tls_cert, ssl_keyfile=cfg.api.tls_key), hub)
 
     def request_stop(signum: int, _frame: object) -> None:
         log.info("received %s", signal.Signals(signum).name)
@@ -142,7 +144,7 @@ def run_service(cfg: Config, host: str | None = None, port: int | None = None,
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     supervisor.start()
-    _ReadyAnnouncer(server, host).start()
+    _ReadyAnnouncer(server, host, "https" if cfg.api.tls_cert else "http").start()
     try:
         server.run()
     finally:

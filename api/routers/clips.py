@@ -47,7 +47,8 @@ def alert_clip(
     kinds = [kind] if kind is not None else [ClipKind.FINAL, ClipKind.FIRST]
     path = next((folder / f"{k}.mp4" for k in kinds if (folder / f"{k}.mp4").is_file()), None)
     if path is None:
-        raise not_found(f"alert {alert_id!r} has no {kind or ''} clip yet".replace("  ", " "))
+        what = "clip" if kind is None else f"{kind.value} clip"
+        raise not_found(f"alert {alert_id!r} has no {what} yet")
     if first_request(request):
         services.audit.append(user.username, "view_clip", alert_id, kind=path.stem)
     return FileResponse(path, media_type="video/mp4", filename=f"{alert_id}-{path.stem}.mp4",

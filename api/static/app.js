@@ -33,6 +33,9 @@ const STRINGS = {
     "rec.exporting": "Exporting…",
     "rec.exportReady": "Evidence package ready: downloading.",
     "rec.exportFailed": (why) => `Export failed: ${why}`,
+    "rec.hold": "Legal hold",
+    "rec.holdReason": "Reason for keeping this footage beyond retention (case number):",
+    "rec.held": (by) => `Kept under a legal hold by ${by} until it is released.`,
     "showResolved": "Show resolved",
     "openCount": (n) => (n === 1 ? "1 open alert" : `${n} open alerts`),
     "connection.connecting": "Connecting…",
@@ -76,6 +79,9 @@ const STRINGS = {
     "detail.noSnapshot": "No snapshot yet.",
     "detail.noClip": "No clip yet: it is cut seconds after the alert fires.",
     "detail.history": "History",
+    "detail.room": "Who was in the room",
+    "detail.roomEmpty": "No counts stored for this time.",
+    "detail.counts": (d, o, g) => `${d} detainee(s) · ${o} officer(s) · ${g} guard(s)`,
     "detail.summary": (room, camera, time) => `${room} · ${camera} · fired ${time}`,
     "resolve.title": "Resolve alert",
     "resolve.comment": "Comment",
@@ -107,6 +113,8 @@ const STRINGS = {
     "camera.connected": "Connected",
     "camera.disconnected": "No video",
     "camera.unknown": "Not reported",
+    "camera.hint": "Click a camera to see its room live.",
+    "camera.live": (camera, room) => `Live: ${camera} · ${room}`,
     "escalation.again": (rule, room, min) => `Still unacknowledged after ${min} min: ${rule} in ${room}`,
     "escalation.toYou": (rule, room, min) => `Escalated to you: ${rule} in ${room}, unacknowledged for ${min} min`,
     "error.load": "Could not load",
@@ -143,6 +151,9 @@ const STRINGS = {
     "rec.exporting": "导出中…",
     "rec.exportReady": "证据包已生成，开始下载。",
     "rec.exportFailed": (why) => `导出失败：${why}`,
+    "rec.hold": "证据保全",
+    "rec.holdReason": "保全原因（案件编号）：",
+    "rec.held": (by) => `已由 ${by} 保全，解除前不会被清理。`,
     "showResolved": "显示已处置",
     "openCount": (n) => `${n} 条未处置告警`,
     "connection.connecting": "连接中…",
@@ -186,6 +197,9 @@ const STRINGS = {
     "detail.noSnapshot": "暂无抓图。",
     "detail.noClip": "暂无片段：告警触发后数秒内生成。",
     "detail.history": "记录",
+    "detail.room": "房间人员",
+    "detail.roomEmpty": "该时段没有人数记录。",
+    "detail.counts": (d, o, g) => `被讯问人 ${d} · 民警 ${o} · 看守 ${g}`,
     "detail.summary": (room, camera, time) => `${room} · ${camera} · 触发于 ${time}`,
     "resolve.title": "处置告警",
     "resolve.comment": "说明",
@@ -217,6 +231,8 @@ const STRINGS = {
     "camera.connected": "已连接",
     "camera.disconnected": "无视频",
     "camera.unknown": "未上报",
+    "camera.hint": "点击摄像机查看房间实时画面。",
+    "camera.live": (camera, room) => `实时：${camera} · ${room}`,
     "escalation.again": (rule, room, min) => `${room} ${rule} 已 ${min} 分钟未确认`,
     "escalation.toYou": (rule, room, min) => `升级给您：${room} ${rule} 已 ${min} 分钟未确认`,
     "error.load": "加载失败",
@@ -325,6 +341,7 @@ function enter(session) {
 }
 
 function stopLive() {
+  closeLive();
   if (source) source.close();
   source = null;
   timers.forEach(clearInterval);
@@ -588,6 +605,7 @@ function renderDetail(alert, reloadMedia) {
     return li;
   }));
   if (!reloadMedia) return;
+  loadRoomTimeline(alert);
   const id = encodeURIComponent(alert.id);
   const img = el("detail-snapshot");
   img.hidden = false;
@@ -600,6 +618,36 @@ function renderDetail(alert, reloadMedia) {
   video.onerror = () => { video.hidden = true; el("detail-clip-missing").hidden = false; };
   video.src = `/api/alerts/${id}/clip`;
   video.play().catch(() => {}); // muted, so the browser lets it start by itself
+}
+
+// From a minute before the condition began to a minute after it ended (or now): each change of
+// who was in the room, as a bar whose parts are as long as each state lasted.
+async function loadRoomTimeline(alert) {
+  const start = alert.condition_started_at_epoch - 60;
+  const end = (alert.ended_at_epoch ?? Date.now() / 1000) + 60;
+  const box = el("detail-room");
+  try {
+    const params = new URLSearchParams({ since: start, until: end });
+    const counts = await api(`/api/rooms/${encodeURIComponent(alert.room)}/counts?${params}`);
+    if (detailId !== alert.id) return;
+    if (!counts.length) {
+      box.replaceChildren(note(t("detail.roomEmpty")));
+      return;
+    }
+    const parts = counts.map((c, i) => {
+      const from = Math.max(start, Date.parse(c.at) / 1000);
+      const to = i + 1 < counts.length ? Date.parse(counts[i + 1].at) / 1000 : end;
+      const div = document.createElement("div");
+      div.className = `part ${c.detainees && c.officers + c.guards === 0 ? "alone" : ""}`;
+      div.style.flexGrow = String(Math.max(1, to - from));
+      div.textContent = `${c.detainees}/${c.officers + c.guards}`;
+      div.title = `${localTime(from)} · ${t("detail.counts", c.detainees, c.officers, c.guards)}`;
+      return div;
+    });
+    box.replaceChildren(...parts);
+  } catch (err) {
+    box.replaceChildren(note(err.message));
+  }
 }
 
 // ---- alert actions -----------------------------------------------------------------------------
@@ -737,6 +785,8 @@ async function loadCameras() {
       status.append(h === null ? badge(t("camera.unknown"), "state-acknowledged")
         : h.connected ? badge(t("camera.connected"), "state-resolved") : badge(t("camera.disconnected"), "sev-alarm"));
       tr.classList.toggle("open-alarm", h !== null && !h.connected);
+      tr.dataset.camera = c.id;
+      tr.addEventListener("click", () => openLive(c));
       tr.append(cell(c.name ? `${c.name} (${c.id})` : c.id), cell(c.room || ""), status,
         cell(h ? `${h.fps_analysed.toFixed(1)} / ${h.fps_in.toFixed(1)}` : ""),
         cell(h && h.last_frame_at_epoch ? localTime(h.last_frame_at_epoch) : "", "time"));
@@ -745,6 +795,17 @@ async function loadCameras() {
   } catch (err) {
     if (err.status !== 401) notify(`${t("error.load")}: ${err.message}`);
   }
+}
+
+function openLive(camera) {
+  el("live").hidden = false;
+  el("live-title").textContent = t("camera.live", camera.id, camera.room || "");
+  el("live-view").src = `/api/cameras/${encodeURIComponent(camera.id)}/live`;
+}
+
+function closeLive() {
+  el("live-view").removeAttribute("src"); // ends the stream, and the box's connection to the camera
+  el("live").hidden = true;
 }
 
 // ---- recordings (investigator): timeline of spans and gaps, playback, export -------------------
@@ -845,6 +906,20 @@ async function exportShown() {
   }
 }
 
+async function holdShown() {
+  if (!shown) return;
+  const reason = window.prompt(t("rec.holdReason"));
+  if (!reason) return;
+  try {
+    const hold = await api("/api/holds", {
+      method: "POST", body: { cameras: [shown.camera], start: shown.start, end: shown.end, reason },
+    });
+    el("rec-status").textContent = t("rec.held", hold.created_by);
+  } catch (err) {
+    el("rec-status").textContent = err.message;
+  }
+}
+
 // ---- start -------------------------------------------------------------------------------------
 
 const TABS = ["alerts", "custody", "cameras", "recordings"];
@@ -852,6 +927,7 @@ const TABS = ["alerts", "custody", "cameras", "recordings"];
 function showTab(name) {
   document.querySelectorAll(".tab").forEach((b) => b.classList.toggle("active", b.dataset.tab === name));
   TABS.forEach((tab) => { el(`tab-${tab}`).hidden = tab !== name; });
+  if (name !== "cameras") closeLive();
   if (name === "recordings" && !el("rec-camera").options.length) {
     loadRecordingCameras().catch((err) => { el("rec-status").textContent = err.message; });
   }
@@ -899,6 +975,8 @@ async function start() {
   el("rec-timeline").addEventListener("click", playAt);
   el("rec-video").addEventListener("timeupdate", moveCursor);
   el("rec-export").addEventListener("click", exportShown);
+  el("rec-hold").addEventListener("click", holdShown);
+  el("live-close").addEventListener("click", closeLive);
 
   // A page reloaded within a session carries on; otherwise, the login form.
   try {

@@ -86,11 +86,12 @@ def serve(engine: Engine, store: AlertStore, hub: EventHub) -> Iterator[Serve]:
             health: Callable[[], HealthReport] | None = None, bridge: ZmqEventBridge | None = None, *,
             config: Config | None = None, archive_dir: Path | None = None, data_dir: Path | None = None,
             throttle: LoginThrottle | None = None, escalator: Escalator | None = None,
+            tls: tuple[str, str] | None = None,
         ) -> LiveServer:
             app = create_app(store, hub, health, engine=engine, title="custodywatch test", bridge=bridge,
                              config=config, archive_dir=archive_dir, data_dir=data_dir,
                              throttle=throttle, escalator=escalator)
-            return stack.enter_context(LiveServer(app, hub))
+            return stack.enter_context(LiveServer(app, hub, tls=tls))
 
         yield start
 

@@ -18,11 +18,14 @@ from custodywatch.api.server import ApiServer
 
 
 class LiveServer:
-    def __init__(self, app: FastAPI, hub: EventHub):
+    def __init__(self, app: FastAPI, hub: EventHub, *, tls: tuple[str, str] | None = None):
         self._socket = socket.socket()
         self._socket.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
-        self._server = ApiServer(uvicorn.Config(app, log_level="warning", access_log=False), hub)
+        scheme = "http" if tls is None else "https"
+        self.url = f"{scheme}://127.0.0.1:{self._socket.getsockname()[1]}"
+        cert, key = tls or (None, None)
+        self._server = ApiServer(uvicorn.Config(app, log_level="warning", access_log=False, ssl_certfile=cert,
+                                                ssl_keyfile=key), hub)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]})
 
     def __enter__(self) -> LiveServer:

@@ -18,11 +18,15 @@ from custodywatch.api.events import EventHub, ZmqEventBridge
 from custodywatch.config import RecorderConfig, parse_config
 from custodywatch.paths import project_root
 from custodywatch.recorder.alert_clips import AlertClipper
+from custodywatch.recorder.catalog import RecorderCatalog
 from custodywatch.recorder.index import ArchiveIndex, SegmentRecord
+from custodywatch.rules.engine import RoomCounts
 from custodywatch.rules.events import AlertEvent
 from custodywatch.store.accounts import AccountStore, Role
 from custodywatch.store.alerts import AlertStore
+from custodywatch.store.rules_state import RulesStateStore
 from custodywatch.store.views import AlertState
+from custodywatch.vocabulary import Role as Person
 from custodywatch.vocabulary import RuleId, Severity
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is missing: run scripts/setup.sh")
@@ -85,6 +89,9 @@ def test_log_in_see_an_alert_arrive_live_play_its_clip_and_acknowledge_it(
             fired = AlertEvent("fired", "a-live", RuleId.SINGLE_OFFICER, "interrogation-1", "cam-a",
                                Severity.ALARM, first.start + 1, first.start + 2)
             store.apply(fired)
+            RulesStateStore(engine).add_room_counts([  # what the rules saw: the second officer leaves
+                RoomCounts("interrogation-1", first.start - 30, {Person.DETAINEE: 1, Person.OFFICER: 2}),
+                RoomCounts("interrogation-1", first.start + 1, {Person.DETAINEE: 1, Person.OFFICER: 1})])
             AlertClipper(engine, ArchiveIndex(recorded / "archive"), recorded / "clips",
                          RecorderConfig(pre_roll_s=0.5, post_roll_s=1.5)).poll(first.start + 60)
             published = time.monotonic()
@@ -97,6 +104,9 @@ def test_log_in_see_an_alert_arrive_live_play_its_clip_and_acknowledge_it(
 
             page.evaluate("document.querySelector('tr[data-id=\"a-live\"]').click()")
             page.wait_for("document.getElementById('detail-snapshot').naturalWidth > 0", what="the snapshot")
+            parts = page.wait_for("[...document.querySelectorAll('#detail-room .part')]"
+                                  ".map(p => p.textContent)", what="who was in the room")
+            assert parts == ["1/2", "1/1"]
             page.wait_for("document.getElementById('detail-clip').currentTime > 1.0", timeout_s=30,
                           what="the clip playing")
             SCREENSHOTS.mkdir(exist_ok=True)
@@ -138,8 +148,8 @@ def log_in(page: Page, username: str) -> None:
     page.wait_for("document.getElementById('connection').dataset.state === 'live'", what="the live feed")
 
 
-def test_an_investigator_scrubs_the_recording_timeline_and_plays_from_a_moment(
-    recorded: Path, accounts: AccountStore, serve: Serve
+def test_an_investigator_scrubs_the_recording_timeline_plays_from_a_moment_and_holds_it(
+    recorded: Path, accounts: AccountStore, serve: Serve, engine: Engine
 ) -> None:
     accounts.add_user("inv-chen", Role.INVESTIGATOR, PASSWORD)
     server = serve(data_dir=recorded, config=parse_config(CONFIG, "cameras.yaml"))
@@ -164,3 +174,8 @@ def test_an_investigator_scrubs_the_recording_timeline_and_plays_from_a_moment(
                       what="the recording playing")
         assert page.evaluate("document.getElementById('rec-cursor').hidden") is False
         page.screenshot(SCREENSHOTS / "investigator-recordings.png")
+        page.evaluate("window.prompt = () => 'case 2024-17'; document.getElementById('rec-hold').click()")
+        page.wait_for("document.getElementById('rec-status').textContent.includes('legal hold by inv-chen')",
+                      what="the legal hold")
+    holds = RecorderCatalog(engine).holds(active_only=True)
+    assert [(h.cameras, h.reason, h.created_by) for h in holds] == [(["cam-a"], "case 2024-17", "inv-chen")]
