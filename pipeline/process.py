@@ -60,6 +60,10 @@ class ChildProcess:
     def alive(self) -> bool:
         return self.process is not None and self.process.is_alive()
 
+    def request_stop(self) -> None:
+        """Ask the component to stop, without waiting for it."""
+        self.stop_event.set()
+
     def stop(self, timeout: float = 4.0) -> None:
         if self.process is None:
             return

@@ -24,6 +24,7 @@ log = logging.getLogger("custodywatch.reader")
 
 BACKOFF_START_S = 0.5
 BACKOFF_MAX_S = 10.0
+THREADS_JOIN_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,12 @@ class CameraThread(threading.Thread):
             if self._ring is not None:
                 self._ring.close()
 
+    def release_ring(self) -> None:
+        """Unlink the frame ring now (the thread is stuck in a read and the process is exiting)."""
+        ring, self._ring = self._ring, None
+        if ring is not None:
+            ring.close()
+
     def _hand_off(self, sock: zmq.Socket[bytes], frame: Frame) -> None:
         image = frame.image
         h, w = image.shape[:2]
@@ -169,8 +176,13 @@ class ReaderGroup(Component):
                     except zmq.Again:
                         pass
         finally:
+            # Threads see the stop event between frames; one stuck in a stalled read is a daemon
+            # and is left behind rather than holding up the shutdown.
+            deadline = time.monotonic() + THREADS_JOIN_S
             for t in threads:
-                t.join(timeout=self.read_timeout_s + 2)
+                t.join(timeout=max(0.0, deadline - time.monotonic()))
+                if t.is_alive():
+                    t.release_ring()  # its own cleanup will not run before the process exits
             health.close()
             # A thread stuck in a stalled read still holds its socket: do not wait for it.
             zctx.destroy(linger=0)

@@ -9,6 +9,10 @@ from custodywatch.pipeline.process import ChildProcess, Component
 
 log = logging.getLogger("custodywatch.supervisor")
 
+# All children together get this long to exit cleanly after being asked (the service must be gone
+# within 10 s of SIGTERM, uvicorn's own shutdown included).
+STOP_TIMEOUT_S = 5.0
+
 
 class Supervisor:
     """Starts components in the given order (consumers first), restarts a dead one with back-off
@@ -59,6 +63,11 @@ class Supervisor:
         self._stopping.set()
         if self._watchdog is not None:
             self._watchdog.join(2 * self.check_s)
+        # Every child is asked at once, producers first, so their shutdowns overlap (a reader may
+        # wait out a stalled read); then each is joined, and killed if it has not exited in time.
         for child in reversed(self.children):
-            child.stop()
+            child.request_stop()
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        for child in reversed(self.children):
+            child.stop(timeout=max(0.1, deadline - time.monotonic()))
             log.info("stopped %s", child.name)
