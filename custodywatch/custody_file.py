@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from custodywatch.config import Config
+from custodywatch.config import Config, ConfigError, ConfigProblem
 from custodywatch.rules.custody import CustodyRecord, legal_bases
 
 FIELDS = ("person", "room", "legal_basis", "extended", "check_in", "release")
@@ -26,21 +26,12 @@ TRUE_WORDS = {"true", "yes", "1", "y"}
 FALSE_WORDS = {"false", "no", "0", "n", ""}
 
 
-@dataclass(frozen=True)
-class CustodyFileProblem:
-    file: str
-    line: int
-    key: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.key}: {self.message}"
+# A custody file's problems read like a config's: FILE:LINE: key: message.
+CustodyFileProblem = ConfigProblem
 
 
-class CustodyFileError(Exception):
-    def __init__(self, problems: list[CustodyFileProblem]):
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
+class CustodyFileError(ConfigError):
+    """A custody file that cannot be used; one ConfigProblem per thing wrong."""
 
 
 def parse_time(text: str, zone: tzinfo) -> datetime:

@@ -2,27 +2,17 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from fastapi import APIRouter, HTTPException, status
 
 from custodywatch.api.auth import Admin
 from custodywatch.api.deps import ServicesDep
 from custodywatch.api.schemas import ErrorBody
+from custodywatch.config import redact_url
 
 router = APIRouter(prefix="/api/config", tags=["config"])
 
 REDACTED = "***"
-
-
-def redact_url(value: str) -> str:
-    """rtsp://user:pass@host/x → rtsp://***@host/x; anything without credentials is unchanged."""
-    parts = urlsplit(value)
-    if parts.username is None and parts.password is None:
-        return value
-    host = parts.hostname or ""
-    netloc = f"{REDACTED}@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def redact(value: Any) -> Any:
