@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 
 from pydantic import BaseModel
 
-from custodywatch.api.events import EventHub
+from custodywatch.api.events import EventHub, polling
 from custodywatch.store.alerts import AlertStore
 from custodywatch.store.views import AlertState, AlertView
 
@@ -66,19 +66,9 @@ class Escalator:
 
     @contextlib.asynccontextmanager
     async def running(self, poll_s: float | None = None) -> AsyncIterator[None]:
-        async def loop() -> None:
-            while True:
-                try:
-                    for escalation in await asyncio.to_thread(self.due):
-                        self._hub.publish(ESCALATION, escalation)
-                except Exception:
-                    log.exception("could not check for unacknowledged alerts")
-                await asyncio.sleep(POLL_S if poll_s is None else poll_s)
+        async def check() -> None:
+            for escalation in await asyncio.to_thread(self.due):
+                self._hub.publish(ESCALATION, escalation)
 
-        task = asyncio.create_task(loop())
-        try:
+        async with polling(check, POLL_S if poll_s is None else poll_s, "check for unacknowledged alerts"):
             yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task

@@ -14,7 +14,7 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -242,20 +242,34 @@ async def health_feed(
     """While inside, publishes a `health` event whenever a camera connects or drops or a process
     dies or comes back (checked every `interval_s`)."""
 
-    async def watch() -> None:
-        last: tuple[object, ...] | None = None
+    last: tuple[object, ...] | None = None
+
+    async def check() -> None:
+        nonlocal last
+        report = await asyncio.to_thread(health)
+        state = _health_state(report)
+        if last is not None and state != last:
+            hub.publish(HEALTH, report)
+        last = state
+
+    async with polling(check, HEALTH_POLL_S if interval_s is None else interval_s, "read the box's health"):
+        yield
+
+
+@contextlib.asynccontextmanager
+async def polling(check: Callable[[], Awaitable[None]], interval_s: float, what: str) -> AsyncIterator[None]:
+    """While inside, awaits `check` every `interval_s` on the event loop; a failure is logged (as
+    "could not <what>") and the next round tries again."""
+
+    async def loop() -> None:
         while True:
             try:
-                report = await asyncio.to_thread(health)
-                state = _health_state(report)
-                if last is not None and state != last:
-                    hub.publish(HEALTH, report)
-                last = state
+                await check()
             except Exception:
-                log.exception("could not read the box's health")
-            await asyncio.sleep(HEALTH_POLL_S if interval_s is None else interval_s)
+                log.exception("could not %s", what)
+            await asyncio.sleep(interval_s)
 
-    task = asyncio.create_task(watch())
+    task = asyncio.create_task(loop())
     try:
         yield
     finally:
