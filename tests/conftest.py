@@ -30,3 +30,13 @@ def scene(scene_dir: Path):
         return made[name]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def pg_databases():
+    """Scratch PostgreSQL databases on the shared server, each dropped at the end of the run."""
+    from pg_scratch import ScratchDatabases
+
+    made = ScratchDatabases()
+    yield made
+    made.close()
