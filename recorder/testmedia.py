@@ -30,6 +30,7 @@ class MediaSpec:
     keyframe_s: float = 1.0
     video_codec: Literal["libx264", "libx265"] = "libx264"
     bitrate: int | None = None  # bits/s; None: the encoder's default quality
+    b_frames: int = 0  # H.264 only: consecutive B-frames (a camera's "B-frame" setting)
     audio: AudioCodec | None = "aac"
     sample_rate: int = 16000
     tone_hz: float = 440.0
@@ -75,7 +76,7 @@ def write_media(path: Path, spec: MediaSpec, noise: bool = False) -> Path:
         video.pix_fmt = "yuv420p"
         gop = str(max(1, int(spec.keyframe_s * spec.fps)))
         if spec.video_codec == "libx264":
-            video.options = {"bf": "0", "g": gop, "preset": "ultrafast"}
+            video.options = {"bf": str(spec.b_frames), "g": gop, "preset": "ultrafast"}
         else:
             video.options = {"preset": "ultrafast", "x265-params": f"bframes=0:keyint={gop}:min-keyint={gop}:"
                              "scenecut=0:log-level=error"}

@@ -1,0 +1,67 @@
+"""The installer's stream subcommand: `custodywatch probe URL`, and the probing behind
+`check-config --probe`.
+
+Exit codes: 0 probed (warnings are printed but do not fail), 1 a stream could be opened but broke
+an assumption and `--strict` was given, 2 the stream cannot be opened or read (the message names it).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from custodywatch.config import Config
+from custodywatch.pipeline.probe import StreamProbe, StreamRole, probe
+from custodywatch.pipeline.source import SourceError
+
+EXIT_OK, EXIT_WARNINGS, EXIT_USAGE = 0, 1, 2
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    if args.seconds <= 0:
+        print(f"custodywatch: --seconds: must be positive, got {args.seconds}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        result = probe(args.url, seconds=args.seconds, role=args.role, timeout_s=args.timeout)
+    except SourceError as exc:
+        print(f"custodywatch: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(json.dumps(result.as_dict()) if args.json else "\n".join(result.lines()))
+    return EXIT_WARNINGS if args.strict and result.warnings else EXIT_OK
+
+
+def probe_cameras(cfg: Config, seconds: float, timeout_s: float) -> tuple[list[str], int]:
+    """Probes every camera's analysed sub-stream and, where it differs, its recorded main stream.
+
+    Returns the report lines and how many streams could not be opened or warned.
+    """
+    lines: list[str] = []
+    problems = 0
+    for camera in cfg.cameras:
+        streams: list[tuple[StreamRole, str]] = [("sub", camera.detect_url)]
+        if camera.record_url and camera.record_url != camera.detect_url:
+            streams.append(("main", camera.record_url))
+        for role, url in streams:
+            heading = f"{camera.id} ({'analysed' if role == 'sub' else 'recorded'} stream)"
+            try:
+                result: StreamProbe = probe(url, seconds=seconds, role=role, timeout_s=timeout_s)
+            except SourceError as exc:
+                lines.append(f"{heading}: ERROR: {exc}")
+                problems += 1
+                continue
+            problems += bool(result.warnings)
+            lines.append(f"{heading}: " + "\n".join(result.lines()))
+    return lines, problems
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    s = sub.add_parser("probe", help="measure what a camera sends: codec, resolution, fps, GOP, "
+                                     "B-frames, audio, bitrate; warns when it breaks an assumption")
+    s.add_argument("url", help="rtsp:// URL or a media file")
+    s.add_argument("--seconds", type=float, default=5.0, help="stream time to measure (default 5)")
+    s.add_argument("--timeout", type=float, default=10.0, help="give up after this many seconds of waiting")
+    s.add_argument("--role", choices=("main", "sub"),
+                   help="what the stream is for: 'sub' (analysed) or 'main' (recorded); default: both")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.add_argument("--strict", action="store_true", help="exit 1 when there is any warning")
+    s.set_defaults(func=cmd_probe)
