@@ -13,18 +13,23 @@ from sqlalchemy import Engine
 from custodywatch.api.deps import Services
 from custodywatch.api.escalation import Escalator
 from custodywatch.api.events import EventHub, ZmqEventBridge, health_feed
+from custodywatch.api.exports import ExportJobs
 from custodywatch.api.metrics import build_registry
+from custodywatch.api.mqtt_publisher import MqttPublisher
 from custodywatch.api.routers.alerts import router as alerts_router
 from custodywatch.api.routers.audit import router as audit_router
 from custodywatch.api.routers.auth import router as auth_router
+from custodywatch.api.routers.box import router as box_router
 from custodywatch.api.routers.cameras import router as cameras_router
 from custodywatch.api.routers.clips import router as clips_router
 from custodywatch.api.routers.config import router as config_router
 from custodywatch.api.routers.custody import router as custody_router
+from custodywatch.api.routers.escalations import router as escalations_router
 from custodywatch.api.routers.events import router as events_router
 from custodywatch.api.routers.exports import router as exports_router
 from custodywatch.api.routers.health import router as health_router
 from custodywatch.api.routers.holds import router as holds_router
+from custodywatch.api.routers.maintenance import router as maintenance_router
 from custodywatch.api.routers.metrics import router as metrics_router
 from custodywatch.api.routers.pages import STATIC_DIR
 from custodywatch.api.routers.pages import router as pages_router
@@ -41,7 +46,8 @@ from custodywatch.store.rules_state import RulesStateStore
 
 ROUTERS = (auth_router, clips_router, alerts_router, events_router, cameras_router, custody_router,
            rooms_router, recordings_router, holds_router, exports_router, users_router, audit_router,
-           config_router, health_router, metrics_router, pages_router)
+           config_router, box_router, escalations_router, maintenance_router, health_router, metrics_router,
+           pages_router)
 
 
 def api_only_health() -> HealthReport:
@@ -63,17 +69,21 @@ def create_app(
     data_dir: Path | None = None,
     throttle: LoginThrottle | None = None,
     escalator: Escalator | None = None,
+    mqtt: MqttPublisher | None = None,
 ) -> FastAPI:
     """`engine` is the store's database (accounts, audit, custody); `bridge`, when given, runs for
     the app's lifetime on the server's event loop; `pipeline` gives the live per-camera figures for
     /metrics; `config` names the rooms, cameras and custody limits; `data_dir` holds the recorder's
     clips and keys, and `archive_dir` its archive (default `data_dir/archive`); `escalator`
-    re-announces unacknowledged alerts."""
+    re-announces unacknowledged alerts; `mqtt` publishes alerts and camera health to a broker."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
             stack.callback(events.close)
+            if mqtt is not None:
+                # First in, last out: it hears every alert the bridge relays until the bridge stops.
+                await stack.enter_async_context(mqtt.running(events, services.health))
             if bridge is not None:
                 await stack.enter_async_context(bridge.running())
             await stack.enter_async_context(health_feed(events, services.health))
@@ -87,14 +97,16 @@ def create_app(
         engine=engine,
         hub=events,
         health=health or api_only_health,
-        metrics=build_registry(store, events, pipeline),
+        metrics=build_registry(store, events, pipeline, mqtt),
         accounts=AccountStore(engine),
         audit=AuditLog(engine),
         throttle=throttle or LoginThrottle(),
         rules_state=RulesStateStore(engine),
+        exports=ExportJobs(engine),
         config=config,
         archive_dir=archive_dir if archive_dir is not None or data_dir is None else data_dir / "archive",
         data_dir=data_dir,
+        escalator=escalator,
     )
     app.add_exception_handler(AlertNotFound, _not_found)
     app.add_exception_handler(InvalidTransition, _conflict)

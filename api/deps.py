@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
+from custodywatch.api.escalation import Escalator
 from custodywatch.api.events import EventHub
 from custodywatch.api.exports import ExportJobs
 from custodywatch.api.schemas import HealthReport
@@ -31,13 +32,15 @@ class Services:
     audit: AuditLog
     throttle: LoginThrottle
     rules_state: RulesStateStore
+    exports: ExportJobs  # kept in the store (`engine`)
     # What the box is configured with; None in tests that serve only the store.
     config: Config | None = None
     # Where the recorder writes: `archive_dir` (segments and index.jsonl), and the data directory
     # (clips/<alert id>/, keys/, signatures/); the API also keeps playback cuts and exports there.
     archive_dir: Path | None = None
     data_dir: Path | None = None
-    exports: ExportJobs = field(default_factory=ExportJobs)
+    # Re-announces unacknowledged alerts; also answers who has escalations waiting (None: never).
+    escalator: Escalator | None = None
 
 
 def get_services(request: Request) -> Services:

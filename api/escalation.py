@@ -46,6 +46,19 @@ class Escalator:
         self._clock = clock
         self._announced: dict[str, int] = {}  # alert id -> count announced by this process
 
+    def pending(self) -> list[Escalation]:
+        """Every alert escalated and still unacknowledged now, announced or not: what a user on the
+        escalation list who logs in after the announcement has waiting (from the store: thread pool).
+        Derived from the alerts themselves, so it needs no record of its own and survives restarts."""
+        now = self._clock()
+        out = []
+        for alert in self._store.list(state=AlertState.NEW, limit=PAGE).items:
+            age = now - alert.fired_at_epoch
+            if age >= self.after_s:
+                out.append(Escalation(alert=alert, unacknowledged_s=age, count=math.floor(age / self.after_s),
+                                      notify=self._escalate_to))
+        return out
+
     def due(self) -> list[Escalation]:
         """Unacknowledged alerts whose next re-notification is due (from the store: thread pool)."""
         now = self._clock()
@@ -68,7 +81,7 @@ class Escalator:
     async def running(self, poll_s: float | None = None) -> AsyncIterator[None]:
         async def check() -> None:
             for escalation in await asyncio.to_thread(self.due):
-                self._hub.publish(ESCALATION, escalation)
+                await self._hub.publish_durably(ESCALATION, escalation)
 
         async with polling(check, POLL_S if poll_s is None else poll_s, "check for unacknowledged alerts"):
             yield

@@ -5,6 +5,11 @@ Every hub event carries a sequence number, the SSE `id:`. A client that reconnec
 Last-Event-ID gets what it missed from a bounded replay buffer; when that is impossible (a first
 connection, a gap wider than the buffer, an id from before a restart) it gets a `reset` event,
 which tells it to reload the alert list.
+
+With a journal (the service's store, `custodywatch.store.feed`) the feed survives a restart: each
+event is written down with its number before it is pushed, numbering and the replay buffer resume
+from the journal, and alert changes committed but never pushed (the API killed in between) are
+pushed when it starts again. Events are pushed once; clients also de-duplicate by `id:`.
 """
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ from pydantic import BaseModel
 from custodywatch.api.schemas import AlertUpdate, HealthReport
 from custodywatch.rules.events import AlertEvent
 from custodywatch.store.alerts import AlertNotFound, AlertStore
+from custodywatch.store.feed import FeedJournal, PushedEvent
 from custodywatch.store.views import AlertChange, AlertView
 
 log = logging.getLogger(__name__)
@@ -33,6 +39,10 @@ ALERT = "alert"
 HEALTH = "health"
 RESET = "reset"
 HEALTH_POLL_S = 2.0
+# How often the bridge looks for alert changes committed but not pushed (a lost nudge, a restart).
+QUEUED_POLL_S = 1.0
+# How many pushed events the journal keeps beyond the replay buffer's.
+JOURNAL_KEEP_FACTOR = 10
 
 
 @dataclass(frozen=True)
@@ -96,13 +106,21 @@ class Subscription:
 class EventHub:
     """Fan-out of published events to every subscriber. Call it from the event loop's thread."""
 
-    def __init__(self, replay_size: int = 1000, *, first_seq: int | None = None):
-        # By default numbering starts at the boot time in microseconds, so every id of this run is
-        # above any id of an earlier run (unless that one averaged a million events a second): a
-        # client's Last-Event-ID from before a restart then reads as unresumable (reset) instead of
-        # as a position in this run's stream. Such ids stay exact in a JavaScript number.
+    def __init__(self, replay_size: int = 1000, *, first_seq: int | None = None,
+                 journal: FeedJournal | None = None):
+        self._journal = journal
+        pushed = [] if journal is None else journal.newest(replay_size)
+        if first_seq is None and pushed:
+            first_seq = pushed[-1].seq + 1
+        # Without a journal numbering starts at the boot time in microseconds, so every id of this
+        # run is above any id of an earlier run (unless that one averaged a million events a
+        # second): a client's Last-Event-ID from before a restart then reads as unresumable (reset)
+        # instead of as a position in this run's stream. Such ids stay exact in a JavaScript number.
         self._next_seq = time.time_ns() // 1000 if first_seq is None else first_seq
-        self._replay: deque[HubEvent] = deque(maxlen=replay_size)
+        self._replay: deque[HubEvent] = deque((HubEvent(p.seq, p.kind, p.data) for p in pushed),
+                                              maxlen=replay_size)
+        # Durable pushes number, write down and deliver one event at a time, so ids go out in order.
+        self._push_lock = asyncio.Lock()
         self._replay_size = replay_size
         self._subscriptions: set[Subscription] = set()
         self._closed = False
@@ -120,13 +138,60 @@ class EventHub:
     def subscriber_count(self) -> int:
         return len(self._subscriptions)
 
+    @property
+    def replay_size(self) -> int:
+        return self._replay_size
+
+    @property
+    def journal(self) -> FeedJournal | None:
+        return self._journal
+
     def publish(self, kind: str, payload: BaseModel) -> HubEvent:
+        """Push at once, without the journal (tests, and hubs that have none)."""
         event = HubEvent(self._next_seq, kind, payload.model_dump_json())
-        self._next_seq += 1
+        self._deliver(event)
+        return event
+
+    async def publish_durably(self, kind: str, payload: BaseModel) -> HubEvent:
+        """Push, after writing the event down where there is a journal. An event the journal cannot
+        take (database down) is pushed anyway: a live notice matters more than its number."""
+        async with self._push_lock:
+            event = HubEvent(self._next_seq, kind, payload.model_dump_json())
+            if self._journal is not None:
+                try:
+                    await asyncio.to_thread(self._journal.record, PushedEvent(event.seq, kind, event.data))
+                except Exception:
+                    log.exception("%s event %d not written to the feed journal", kind, event.seq)
+            self._deliver(event)
+            return event
+
+    async def push_queued(self, store: AlertStore) -> int:
+        """Push the alert changes committed but not yet pushed, in commit order; how many. A change
+        is written down as pushed before it goes out, so a failure here leaves it queued."""
+        journal = self._journal
+        if journal is None:
+            return 0
+        pushed = 0
+        async with self._push_lock:
+            for queued in await asyncio.to_thread(journal.queued):
+                try:
+                    alert = await asyncio.to_thread(store.get, queued.alert_id)
+                except AlertNotFound:
+                    log.warning("queued change of alert %s: the alert is gone", queued.alert_id)
+                    await asyncio.to_thread(journal.discard, queued.id)
+                    continue
+                update = AlertUpdate(change=AlertChange(queued.change), alert=alert)
+                event = HubEvent(self._next_seq, ALERT, update.model_dump_json())
+                await asyncio.to_thread(journal.record, PushedEvent(event.seq, ALERT, event.data), queued.id)
+                self._deliver(event)
+                pushed += 1
+        return pushed
+
+    def _deliver(self, event: HubEvent) -> None:
+        self._next_seq = event.seq + 1
         self._replay.append(event)
         for subscription in self._subscriptions:
             subscription.push(event)
-        return event
 
     def subscribe(self, last_event_id: int | None = None) -> Subscription:
         if last_event_id is not None and self._can_resume(last_event_id):
@@ -155,6 +220,15 @@ def publish_alert(hub: EventHub, change: AlertChange, alert: AlertView) -> HubEv
     return hub.publish(ALERT, AlertUpdate(change=change, alert=alert))
 
 
+async def push_alert_change(hub: EventHub, store: AlertStore, change: AlertChange, alert: AlertView) -> None:
+    """Announce a committed alert change: from the journal's queue where the hub has one (the store
+    queued the change in its transaction), else at once."""
+    if hub.journal is None:
+        publish_alert(hub, change, alert)
+    else:
+        await hub.push_queued(store)
+
+
 class ZmqEventBridge:
     """Relays the analytics process's messages into the hub.
 
@@ -176,6 +250,7 @@ class ZmqEventBridge:
         self._store = store
         self._endpoint = endpoint
         self._on_health = on_health
+        self._next_prune = 0.0
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -187,7 +262,11 @@ class ZmqEventBridge:
             socket.bind(self._endpoint)
             relay = asyncio.create_task(self._relay(socket))
             try:
-                yield
+                if self._hub.journal is None:
+                    yield
+                else:
+                    async with polling(self._push_queued, QUEUED_POLL_S, "push queued alert changes"):
+                        yield
             finally:
                 relay.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -220,7 +299,20 @@ class ZmqEventBridge:
         except (ValueError, KeyError, TypeError) as exc:
             log.warning("ignoring a malformed message: %s", exc)
 
+    async def _push_queued(self) -> None:
+        await self._hub.push_queued(self._store)
+        journal = self._hub.journal
+        now = time.monotonic()
+        if journal is not None and now >= self._next_prune:
+            self._next_prune = now + 3600.0
+            await asyncio.to_thread(journal.forget_before,
+                                    self._hub.last_seq - JOURNAL_KEEP_FACTOR * self._hub.replay_size)
+
     async def _relay_alert(self, event: AlertEvent) -> None:
+        if self._hub.journal is not None:
+            # The message is only a nudge: the change is queued in the store with the alert.
+            await self._hub.push_queued(self._store)
+            return
         try:
             alert = await asyncio.to_thread(self._store.get, event.alert_id)
         except AlertNotFound:
@@ -231,7 +323,7 @@ class ZmqEventBridge:
 
 def _health_state(report: HealthReport) -> tuple[object, ...]:
     # What a watch desk must hear about at once; frame rates change all the time and are polled.
-    return (tuple(sorted(report.processes.items())),
+    return (tuple(sorted(report.processes.items())), tuple(report.down),
             tuple(sorted((cam, h.connected) for cam, h in report.cameras.items())))
 
 
@@ -240,7 +332,8 @@ async def health_feed(
     hub: EventHub, health: Callable[[], HealthReport], interval_s: float | None = None
 ) -> AsyncIterator[None]:
     """While inside, publishes a `health` event whenever a camera connects or drops or a process
-    dies or comes back (checked every `interval_s`)."""
+    dies, comes back or is given up on (checked every `interval_s`); the report's `severity` says
+    how urgent it is (`alarm` for a process down)."""
 
     last: tuple[object, ...] | None = None
 
@@ -249,7 +342,7 @@ async def health_feed(
         report = await asyncio.to_thread(health)
         state = _health_state(report)
         if last is not None and state != last:
-            hub.publish(HEALTH, report)
+            await hub.publish_durably(HEALTH, report)
         last = state
 
     async with polling(check, HEALTH_POLL_S if interval_s is None else interval_s, "read the box's health"):

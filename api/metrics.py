@@ -8,6 +8,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from custodywatch.api.events import EventHub
+from custodywatch.api.mqtt_publisher import MqttPublisher
 from custodywatch.pipeline.health import PipelineFigures
 from custodywatch.store.alerts import AlertStore
 
@@ -90,12 +91,33 @@ class PipelineCollector(Collector):
         yield from (batch, cap, inference, age, frames, batches)
 
 
+class MqttCollector(Collector):
+    """The MQTT link to the centre's alarm systems, read from the publisher at scrape time."""
+
+    def __init__(self, publisher: MqttPublisher):
+        self._publisher = publisher
+
+    def collect(self) -> Iterator[Metric]:
+        connected = GaugeMetricFamily("custodywatch_mqtt_connected", "1 while connected to the MQTT broker.")
+        connected.add_metric([], float(self._publisher.connected))
+        queued = GaugeMetricFamily("custodywatch_mqtt_queued",
+                                   "MQTT messages the broker has not acknowledged (held while it is away).")
+        queued.add_metric([], self._publisher.queued)
+        dropped = CounterMetricFamily("custodywatch_mqtt_dropped",
+                                      "MQTT messages given up: the queue was full (or QoS 0 and no broker).")
+        dropped.add_metric([], self._publisher.dropped)
+        yield from (connected, queued, dropped)
+
+
 def build_registry(store: AlertStore, hub: EventHub,
-                   pipeline: Callable[[], PipelineFigures] | None = None) -> CollectorRegistry:
+                   pipeline: Callable[[], PipelineFigures] | None = None,
+                   mqtt: MqttPublisher | None = None) -> CollectorRegistry:
     registry = CollectorRegistry()
     registry.register(StoredAlertsCollector(store))
     if pipeline is not None:
         registry.register(PipelineCollector(pipeline))
+    if mqtt is not None:
+        registry.register(MqttCollector(mqtt))
     clients = Gauge("custodywatch_sse_clients", "Open server-sent event streams.", registry=registry)
     clients.set_function(lambda: hub.subscriber_count)
     return registry

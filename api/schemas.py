@@ -1,6 +1,8 @@
 """Request and response bodies of the HTTP API that are not store views."""
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field, computed_field
 
 from custodywatch.store.views import AlertChange, AlertState, AlertView, UtcDatetime
@@ -18,6 +20,9 @@ class AlertQuery(BaseModel):
     active: bool | None = None
     since: UtcDatetime | None = None
     until: UtcDatetime | None = None
+    # A centre holds many boxes' alerts: the site and box that raised them.
+    site: str | None = None
+    box: str | None = None
     limit: int = Field(100, ge=1, le=1000)
     offset: int = Field(0, ge=0)
 
@@ -52,11 +57,37 @@ class CameraHealth(BaseModel):
         return None if self.last_frame_at is None else self.last_frame_at.timestamp()
 
 
+class ForwardingHealth(BaseModel):
+    """The link to the central database (store-and-forward); absent on a box without a centre."""
+
+    connected: bool = Field(description="The last attempt reached the central database.")
+    pending: int = Field(ge=0, description="Outbox rows the centre does not hold yet.")
+    oldest_pending_age_s: float | None = Field(None, ge=0, description="Age of the oldest of them.")
+    acked_seq: int = Field(ge=0, description="Every outbox row up to this sequence is held centrally.")
+    last_success_at: UtcDatetime | None = None
+    failures: int = Field(0, ge=0, description="Attempts failed since the last success.")
+    last_error: str | None = None
+
+
 class HealthReport(BaseModel):
-    processes: dict[str, bool] = Field(description="Whether each service process is alive.")
+    processes: dict[str, bool] = Field(description="Whether each service process is alive (running, "
+                                                   "and not hung).")
     cameras: dict[str, CameraHealth] = Field(default_factory=dict)
+    down: list[str] = Field(default_factory=list, description=(
+        "Processes given up on: their restart budget is used. They stay down, and the rest keeps "
+        "running, until the service is restarted."))
+    restarts: dict[str, int] = Field(default_factory=dict, description="Restarts of each process so far.")
+    forwarding: ForwardingHealth | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def healthy(self) -> bool:
         return all(self.processes.values())
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def severity(self) -> Literal["ok", "warning", "alarm"]:
+        """`alarm`: a process is down and needs a person; `warning`: one is being restarted."""
+        if self.down:
+            return "alarm"
+        return "ok" if self.healthy else "warning"

@@ -30,12 +30,17 @@ class Timeline(BaseModel):
 
 
 class HoldRequest(BaseModel):
+    """A range on cameras; or a custody record (its room's cameras, check-in to release, an open
+    record up to now); or an alert (its room's cameras, with the recorder's pre- and post-roll)."""
+
     cameras: list[str] = Field(default_factory=list, max_length=64,
                                description="Cameras the hold protects; empty: every camera.")
-    start: UtcDatetime
-    end: UtcDatetime
+    start: UtcDatetime | None = Field(None, description="Required unless custody_id or alert_id is given.")
+    end: UtcDatetime | None = Field(None, description="Required unless custody_id or alert_id is given.")
     reason: str = Field(min_length=1, max_length=2000)
     alert_id: str | None = Field(None, max_length=128)
+    custody_id: str | None = Field(None, min_length=1, max_length=64,
+                                   description="A custody record's number, or a person with one record.")
 
 
 class HoldRelease(BaseModel):
@@ -49,6 +54,7 @@ class HoldOut(BaseModel):
     end: UtcDatetime
     reason: str
     alert_id: str | None
+    custody_id: str | None
     created_by: str
     created_at: UtcDatetime
     released_by: str | None
@@ -82,3 +88,13 @@ class ExportJob(BaseModel):
     segments: int | None = None
     bytes: int | None = None
     download: str | None = Field(None, description="Where to fetch the package (a zip) once ready.")
+
+
+class BoxInfo(BaseModel):
+    """Which box this is and the key it signs its recordings with, to compare with the fingerprint
+    `custodywatch export` prints and the public key a verifier is given."""
+
+    site: str | None
+    box_id: str | None
+    key_fingerprint: str | None = Field(description="SHA256:... of the Ed25519 public key; null: no key yet.")
+    public_key_pem: str | None

@@ -4,10 +4,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from custodywatch import paths
 from custodywatch.config import Config, ConfigError, load_config, summary
+from custodywatch.logs import LogSettings, LogSettingsError, configure_logging
 
 EXIT_USAGE = 2
 
@@ -30,7 +32,15 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     if cfg is None:
         return EXIT_USAGE
     print(f"{args.file}: OK: {summary(cfg)}")
-    return 0
+    if not args.probe:
+        return 0
+    from custodywatch.pipeline.commands import probe_cameras
+
+    lines, problems = probe_cameras(cfg, seconds=args.probe_seconds, timeout_s=args.probe_timeout)
+    print("\n".join(lines))
+    # A config that validates but names a stream that cannot be opened or breaks an assumption
+    # is not ready to run: say so in the exit code, for install scripts.
+    return 1 if problems else 0
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -123,10 +133,18 @@ def cmd_scenes(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="custodywatch", description="Video analytics for case-handling areas.")
     p.add_argument("-v", "--verbose", action="store_true", help="log debug detail to stderr")
+    p.add_argument("--log-format", choices=("text", "json"),
+                   help="log lines as text or JSON objects (default: $CUSTODYWATCH_LOG_FORMAT or text)")
+    p.add_argument("--log-file", help="also append logs to this file, rotated at $CUSTODYWATCH_LOG_MAX_MB "
+                                      "(default 50) keeping $CUSTODYWATCH_LOG_BACKUPS (default 10)")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("check-config", help="validate a cameras.yaml")
     s.add_argument("file")
+    s.add_argument("--probe", action="store_true",
+                   help="also open every camera's streams and measure them (see `probe`); exit 1 on problems")
+    s.add_argument("--probe-seconds", type=float, default=3.0, help=argparse.SUPPRESS)
+    s.add_argument("--probe-timeout", type=float, default=10.0, help=argparse.SUPPRESS)
     s.set_defaults(func=cmd_check_config)
 
     s = sub.add_parser("analyze", help="run the rules over a video file; prints JSON Lines of alerts")
@@ -158,18 +176,31 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("out_dir")
     s.set_defaults(func=cmd_scenes)
 
+    from custodywatch.box_commands import register as register_box
+    register_box(sub)
+    from custodywatch.pipeline.commands import register as register_probe
+    register_probe(sub)
     from custodywatch.recorder.commands import register as register_recorder
     register_recorder(sub)
     from custodywatch.api.commands import register as register_users
     register_users(sub)
+    from custodywatch.store.commands import register as register_db
+    register_db(sub)
+    from custodywatch.maintenance_commands import register as register_maintenance
+    register_maintenance(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        settings = LogSettings.from_env()
+    except LogSettingsError as exc:
+        return _fail(str(exc))
+    settings = replace(settings, format=args.log_format or settings.format,
+                       file=Path(args.log_file) if args.log_file else settings.file)
+    settings.export()  # the supervisor's children read it from the environment
+    configure_logging("main", logging.DEBUG if args.verbose else logging.INFO, settings)
     return int(args.func(args))
 
 

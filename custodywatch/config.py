@@ -18,6 +18,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -146,8 +147,28 @@ class StoreConfig(StrictModel):
     database_url: str | None = None
 
 
+def _central_database(url: str) -> str:
+    if not url.startswith(("postgresql://", "postgresql+psycopg://")):
+        raise ValueError(f"{redact_url(url)!r}: the central database must be PostgreSQL "
+                         "(postgresql://user:password@host:port/database)")
+    return url
+
+
+class CentralLinkConfig(StrictModel):
+    """Store-and-forward to a central PostgreSQL that many boxes report into (docs/deployment.md)."""
+
+    # The forwarder's own account on the central database (insert/update on the tables it fills).
+    database_url: Annotated[str, AfterValidator(_central_database)]
+    interval_s: float = Field(1.0, gt=0, le=60)
+    batch: int = Field(500, ge=1, le=10000)
+    retry_max_s: float = Field(5.0, ge=0.1, le=300)
+    connect_timeout_s: int = Field(5, ge=1, le=60)
+    health_interval_s: float = Field(30.0, ge=1, le=3600)
+    keep_forwarded_days: float = Field(7, gt=0, le=3650)
+
+
 class ApiConfig(StrictModel):
-    host: str = "127.0.0.1"
+    host: str = Field("127.0.0.1", min_length=1)
     port: int = Field(8080, ge=0, le=65535)
     # An alert still unacknowledged this long is announced again (and again, at this interval),
     # and escalated to the users named in escalate_to; null: never.
@@ -162,6 +183,52 @@ class ApiConfig(StrictModel):
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("tls_cert and tls_key go together: give both or neither")
         return self
+
+
+def _existing_file(value: str) -> str:
+    # Checked when the config is, so a missing certificate fails check-config, not the first connect.
+    if not Path(value).is_file():
+        raise ValueError(f"file not found: {value}")
+    return value
+
+
+ExistingFile = Annotated[str, AfterValidator(_existing_file)]
+
+
+class MqttTlsConfig(StrictModel):
+    # PEM files. Without ca_file the system's trusted CAs verify the broker.
+    ca_file: ExistingFile | None = None
+    cert_file: ExistingFile | None = None
+    key_file: ExistingFile | None = None  # may be left out when cert_file holds the key too
+
+    @model_validator(mode="after")
+    def _key_needs_cert(self) -> MqttTlsConfig:
+        if self.key_file is not None and self.cert_file is None:
+            raise ValueError("key_file needs cert_file (the client certificate it belongs to)")
+        return self
+
+
+def _topic_prefix(value: str) -> str:
+    if not value or value.startswith("/") or value.endswith("/") or any(c in value for c in "+#\0"):
+        raise ValueError(f"{value!r} is not a usable topic prefix (no leading or trailing '/', "
+                         "no wildcards '+' or '#')")
+    return value
+
+
+class MqttConfig(StrictModel):
+    """Alerts and camera health for a centre's existing alarm systems; no section: MQTT off."""
+
+    host: str = Field(min_length=1)
+    port: int = Field(1883, ge=1, le=65535)
+    username: str | None = None
+    password: SecretStr | None = None
+    tls: MqttTlsConfig | None = None  # present (even empty): connect with TLS
+    topic_prefix: Annotated[str, AfterValidator(_topic_prefix)] = "custodywatch"
+    client_id: str | None = Field(None, min_length=1, max_length=128)  # default custodywatch-<site>-<box>
+    qos: Literal[0, 1, 2] = 1
+    keepalive_s: int = Field(30, ge=5, le=3600)
+    # Messages held while the broker is unreachable; beyond it new ones are dropped and counted.
+    queue_max: int = Field(10000, ge=1, le=1_000_000)
 
 
 class RuleOverride(StrictModel):
@@ -192,17 +259,113 @@ def _polygon_has_area(points: list[Point]) -> list[Point]:
     return points
 
 
-Polygon = Annotated[list[Point], Field(min_length=3, max_length=64), AfterValidator(_polygon_has_area)]
+def _crosses(p1: Point, p2: Point, q1: Point, q2: Point) -> bool:
+    """Whether segments p1-p2 and q1-q2 cross at a point inside both (touching ends do not count)."""
+    def side(a: Point, b: Point, c: Point) -> float:
+        return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+
+    d1, d2 = side(q1, q2, p1), side(q1, q2, p2)
+    d3, d4 = side(p1, p2, q1), side(p1, p2, q2)
+    return d1 * d2 < 0 and d3 * d4 < 0
+
+
+def _polygon_is_simple(points: list[Point]) -> list[Point]:
+    # A figure-eight zone has an area, but whether a person stands "in" it depends on the
+    # point-in-polygon rule used: almost always two points swapped by mistake.
+    edges = list(zip(points, points[1:] + points[:1], strict=True))
+    n = len(edges)
+    for i in range(n):
+        for j in range(i + 2, n):
+            if i == 0 and j == n - 1:
+                continue  # neighbours through the closing edge
+            if _crosses(*edges[i], *edges[j]):
+                raise ValueError(f"polygon edges {i + 1} and {j + 1} cross each other "
+                                 "(points out of order?)")
+    return points
+
+
+Polygon = Annotated[list[Point], Field(min_length=3, max_length=64), AfterValidator(_polygon_has_area),
+                    AfterValidator(_polygon_is_simple)]
+
+# What a camera URL may start with; anything else is a typo (`rstp://`) that would only show up
+# later as a camera that never connects. No scheme at all: a video file path.
+URL_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "srt", "udp", "file")
+
+
+def _check_url(value: str) -> str:
+    if "://" in value:
+        scheme = value.split("://", 1)[0].lower()
+        if scheme not in URL_SCHEMES:
+            # Only the scheme is quoted: the rest may hold credentials.
+            raise ValueError(f"unknown URL scheme {scheme!r} (use {', '.join(URL_SCHEMES)}, "
+                             "or a video file path)")
+    return value
+
+
+CameraUrl = Annotated[str, Field(min_length=1), AfterValidator(_check_url)]
 
 
 class CameraConfig(StrictModel):
     id: Id
     room: Id
     name: str | None = None
-    detect_url: str = Field(min_length=1)
-    record_url: str | None = None
+    detect_url: CameraUrl
+    record_url: CameraUrl | None = None
     fps: float = Field(2.0, gt=0, le=30)
     zones: dict[Zone, Polygon] = Field(default_factory=dict)
+
+
+class ReaderConfig(StrictModel):
+    """How the readers treat a camera's analysis stream."""
+
+    open_timeout_s: float = Field(10.0, gt=0, le=300)
+    # A stream that delivers nothing for this long (a stalled server keeps its socket open) is
+    # marked disconnected and reconnected.
+    read_timeout_s: float = Field(5.0, gt=0, le=300)
+
+
+ComponentKind = Literal["detector", "reader", "analytics", "recorder"]
+
+
+def _default_liveness() -> dict[ComponentKind, float]:
+    # Detector and reader loops turn several times a second; analytics and recorder loops wait on
+    # the store and on the disk, which may stall for a while without anything being wrong.
+    return {"detector": 10.0, "reader": 10.0, "analytics": 60.0, "recorder": 60.0}
+
+
+class SupervisorConfig(StrictModel):
+    """The watchdog of the service's processes."""
+
+    # A component may be restarted `restart_budget` times within any `restart_window_s`; one more
+    # failure and it is marked down (the rest keeps running) until the service restarts.
+    restart_budget: int = Field(5, ge=0, le=1000)
+    restart_window_s: float = Field(600.0, ge=1, le=30 * 86400)
+    # A process silent (no heartbeat from its main loop) for longer than its kind's limit is hung:
+    # it is killed and restarted.
+    liveness_s: dict[ComponentKind, Annotated[float, Field(ge=1, le=3600)]] = Field(
+        default_factory=_default_liveness)
+    # Time to the first heartbeat after a start (model loading, store migration, segment recovery).
+    start_grace_s: float = Field(60.0, ge=1, le=3600)
+
+    @field_validator("liveness_s", mode="after")
+    @classmethod
+    def _keep_unnamed_defaults(cls, value: dict[ComponentKind, float]) -> dict[ComponentKind, float]:
+        # Setting one kind's limit must not leave the other kinds unwatched.
+        return {**_default_liveness(), **value}
+
+
+class HealthConfig(StrictModel):
+    """The box's own health (custodywatch/box_health.py): a figure past its threshold for
+    `breach_after_s` raises a health warning or alarm on /healthz and the live feed."""
+
+    min_disk_free_gb: float = Field(20.0, ge=0)  # on the archive's file system
+    min_days_left: float = Field(7.0, ge=0)  # of archive at the current write rate
+    max_cpu_percent: float = Field(90.0, gt=0, le=100)
+    max_memory_percent: float = Field(90.0, gt=0, le=100)
+    max_clock_offset_s: float = Field(1.0, gt=0)  # from the time source (chrony/NTP)
+    max_camera_drift_s: float = Field(2.0, gt=0)  # a camera's stream clock against the box's
+    sample_every_s: float = Field(10.0, ge=1, le=3600)
+    breach_after_s: float = Field(60.0, ge=0, le=86400)  # a spike shorter than this is no breach
 
 
 class Config(StrictModel):
@@ -213,6 +376,11 @@ class Config(StrictModel):
     recorder: RecorderConfig = Field(default_factory=RecorderConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
+    reader: ReaderConfig = Field(default_factory=ReaderConfig)
+    supervisor: SupervisorConfig = Field(default_factory=SupervisorConfig)
+    health: HealthConfig = Field(default_factory=HealthConfig)
+    mqtt: MqttConfig | None = None
+    central: CentralLinkConfig | None = None
     rooms: list[RoomConfig] = Field(min_length=1)
     cameras: list[CameraConfig] = Field(min_length=1)
 
@@ -320,6 +488,16 @@ def check_recorder_ids(cfg: Config) -> Iterator[ConfigIssue]:
                 yield ConfigIssue(("recorder", key, name), f"{kind} {name!r} is not defined")
 
 
+def check_mqtt_status_topics(cfg: Config) -> Iterator[ConfigIssue]:
+    # <prefix>/<site>/<camera>/status and <prefix>/<site>/<box>/status share one level.
+    if cfg.mqtt is None:
+        return
+    for i, cam in enumerate(cfg.cameras):
+        if cam.id == cfg.site.box_id:
+            yield ConfigIssue(("cameras", i, "id"), f"camera id {cam.id!r} is the box id (site.box_id): "
+                                                    "their MQTT status topics would be the same")
+
+
 CROSS_CHECKS = (
     check_unique_ids,
     check_camera_rooms,
@@ -327,6 +505,7 @@ CROSS_CHECKS = (
     check_room_zones_present,
     check_rule_overrides,
     check_recorder_ids,
+    check_mqtt_status_topics,
 )
 
 
@@ -397,6 +576,9 @@ def _pydantic_message(err: Any) -> str:
     if err["type"] == "extra_forbidden":
         return "unknown key"
     if err["type"] == "missing":
+        # A short list ([x] for a point [x, y]) shows up as a missing item, not a missing key.
+        if err["loc"] and isinstance(err["loc"][-1], int):
+            return f"too few values: item {err['loc'][-1] + 1} is missing"
         return "required key is missing"
     msg = str(err["msg"])
     return msg.removeprefix("Value error, ")
@@ -418,6 +600,8 @@ def parse_config(text: str, filename: str = "<config>") -> Config:
     if lines.duplicates:
         raise ConfigError([ConfigProblem(filename, ln, _format_loc(loc), "duplicate key")
                            for loc, ln in lines.duplicates])
+    if data is None:
+        raise ConfigError([ConfigProblem(filename, 1, "(top)", "the file is empty (no sections)")])
     if not isinstance(data, dict):
         raise ConfigError([ConfigProblem(filename, 1, "(top)", "the config must be a mapping of sections")])
     try:
@@ -443,8 +627,14 @@ def load_config(path: str | Path) -> Config:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError([ConfigProblem(str(path), 0, "(file)", "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([ConfigProblem(str(path), 0, "(file)", f"cannot read: {exc}")]) from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[:exc.start].count(b"\n") + 1
+        raise ConfigError([ConfigProblem(str(path), line, "(file)",
+                                         f"not UTF-8 text: byte 0x{exc.object[exc.start]:02x} cannot be "
+                                         "decoded (save the file as UTF-8)")]) from None
+    except OSError as exc:
+        reason = "is a directory, not a file" if path.is_dir() else f"cannot read: {exc.strerror or exc}"
+        raise ConfigError([ConfigProblem(str(path), 0, "(file)", reason)]) from None
     return parse_config(text, str(path))
 
 

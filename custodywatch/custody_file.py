@@ -9,6 +9,7 @@ the site's time zone. Every problem is reported as `FILE:LINE: key: message`.
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -24,6 +25,9 @@ FIELDS = ("person", "room", "legal_basis", "extended", "check_in", "release")
 REQUIRED = ("person", "room", "legal_basis", "check_in")
 TRUE_WORDS = {"true", "yes", "1", "y"}
 FALSE_WORDS = {"false", "no", "0", "n", ""}
+TEXT_FIELDS = ("person", "room", "legal_basis")
+# Custody lasts a day at most: a time further than this from the video is a typo, not a record.
+MAX_OFFSET_S = 366 * 86400.0
 
 
 # A custody file's problems read like a config's: FILE:LINE: key: message.
@@ -59,6 +63,17 @@ class _Reader:
         self.problems.append(CustodyFileProblem(str(self.path), line, key, message))
 
     def seconds(self, row: _Row, key: str) -> float | None:
+        """The time of `key` in seconds from the video's first frame; None (and a problem noted
+        unless the key is empty) when it is not one."""
+        value = self._seconds(row, key)
+        if value is None or (math.isfinite(value) and abs(value) <= MAX_OFFSET_S):
+            return value
+        what = ("not a finite number" if not math.isfinite(value)
+                else "more than a year from the video's start")
+        self.fail(row.lines.get(key, row.line), key, f"{row.values.get(key)!r} is {what}")
+        return None
+
+    def _seconds(self, row: _Row, key: str) -> float | None:
         value = row.values.get(key)
         line = row.lines.get(key, row.line)
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -105,6 +120,10 @@ class _Reader:
             value = row.values.get(key)
             if value is None or (isinstance(value, str) and not value.strip()):
                 self.fail(row.line, key, "required key is missing")
+        for key in TEXT_FIELDS:
+            if isinstance(row.values.get(key), list | dict):
+                self.fail(row.lines.get(key, row.line), key, "must be a single value, not a list or mapping")
+                row.values[key] = None
         person = str(row.values.get("person") or "").strip()
         room = str(row.values.get("room") or "").strip()
         basis = str(row.values.get("legal_basis") or "").strip()
@@ -131,7 +150,9 @@ class _Reader:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
-            self.fail(mark.line + 1 if mark is not None else 1, "(yaml)", f"not valid YAML: {exc}")
+            # One line per problem: the loader's own text spans several, with a caret drawing.
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            self.fail(mark.line + 1 if mark is not None else 1, "(yaml)", f"not valid YAML: {problem}")
             return []
         if isinstance(data, dict) and set(data) == {"records"} and isinstance(node, yaml.MappingNode):
             data = data["records"]
@@ -147,7 +168,12 @@ class _Reader:
             if not isinstance(item, dict) or not isinstance(item_node, yaml.MappingNode):
                 self.fail(line, "(record)", "a custody record must be a mapping of keys")
                 continue
-            lines = {str(k.value): k.start_mark.line + 1 for k, _ in item_node.value}
+            lines: dict[str, int] = {}
+            for key_node, _ in item_node.value:
+                key = str(key_node.value)
+                if key in lines:  # YAML keeps the last silently: which time was meant?
+                    self.fail(key_node.start_mark.line + 1, key, f"duplicate key (also line {lines[key]})")
+                lines[key] = key_node.start_mark.line + 1
             rows.append(_Row(line, {str(k): v for k, v in item.items()}, lines))
         return rows
 
@@ -174,10 +200,16 @@ def load_custody(path: str | Path, cfg: Config, start_time: datetime | None = No
     """The file's records, times in seconds from the video's first frame; CustodyFileError if bad."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: spreadsheet programs start a CSV export with a byte-order mark.
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise CustodyFileError([CustodyFileProblem(str(path), 0, "(file)", "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        line = exc.object[:exc.start].count(b"\n") + 1
+        message = (f"not UTF-8 text: byte 0x{exc.object[exc.start]:02x} cannot be decoded "
+                   "(save the file as UTF-8)")
+        raise CustodyFileError([CustodyFileProblem(str(path), line, "(file)", message)]) from None
+    except OSError as exc:
         raise CustodyFileError([CustodyFileProblem(str(path), 0, "(file)", f"cannot read: {exc}")]) from None
     reader = _Reader(path, cfg, start_time)
     rows = reader.rows_from_csv(text) if path.suffix.lower() == ".csv" else reader.rows_from_yaml(text)

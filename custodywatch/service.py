@@ -30,7 +30,7 @@ from custodywatch.pipeline.detector_service import DetectorService
 from custodywatch.pipeline.health import HealthCollector
 from custodywatch.pipeline.reader import CameraSource, ReaderGroup
 from custodywatch.pipeline.shm import sweep_stale
-from custodywatch.pipeline.supervisor import Supervisor
+from custodywatch.pipeline.supervisor import RestartPolicy, Supervisor
 from custodywatch.recorder.service import recorder_service
 from custodywatch.vocabulary import Zone
 
@@ -44,9 +44,15 @@ def reader_groups(cfg: Config, frames: list[str], health: str, service_id: str) 
                for i, c in enumerate(cfg.cameras)]
     return [
         ReaderGroup(f"reader-{i // CAMERAS_PER_READER}", sources[i:i + CAMERAS_PER_READER], frames, health,
-                    service_id)
+                    service_id, cfg.reader.open_timeout_s, cfg.reader.read_timeout_s)
         for i in range(0, len(sources), CAMERAS_PER_READER)
     ]
+
+
+def restart_policy(cfg: Config) -> RestartPolicy:
+    s = cfg.supervisor
+    return RestartPolicy(budget=s.restart_budget, window_s=s.restart_window_s, start_grace_s=s.start_grace_s,
+                         liveness_s={str(kind): limit for kind, limit in s.liveness_s.items()})
 
 
 def guard_posts(cfg: Config) -> dict[str, list[tuple[float, float]]]:
@@ -85,10 +91,14 @@ def run_service(cfg: Config, host: str | None = None, port: int | None = None,
     from custodywatch.api.app import create_app
     from custodywatch.api.escalation import Escalator
     from custodywatch.api.events import EventHub, ZmqEventBridge
+    from custodywatch.api.forwarding_metrics import ForwardingCollector
+    from custodywatch.api.mqtt_publisher import MqttPublisher, MqttSetupError
+    from custodywatch.forwarder import start_forwarding, with_forwarding
     from custodywatch.models.detector import ModelNotFoundError, resolve_model
     from custodywatch.store.accounts import AccountStore
     from custodywatch.store.alerts import AlertStore
     from custodywatch.store.db import make_engine, migrate
+    from custodywatch.store.feed import FeedJournal
 
     host = host or cfg.api.host
     port = cfg.api.port if port is None else port
@@ -96,6 +106,11 @@ def run_service(cfg: Config, host: str | None = None, port: int | None = None,
     try:
         resolve_model(cfg.detector.model, model_dir)
     except ModelNotFoundError as exc:
+        print(f"custodywatch: {exc}", file=sys.stderr)
+        return 2
+    try:
+        mqtt = None if cfg.mqtt is None else MqttPublisher(cfg.mqtt, cfg.site.id, cfg.site.box_id)
+    except MqttSetupError as exc:
         print(f"custodywatch: {exc}", file=sys.stderr)
         return 2
     paths.data_dir().mkdir(parents=True, exist_ok=True)
@@ -124,16 +139,24 @@ def run_service(cfg: Config, host: str | None = None, port: int | None = None,
           for i, endpoint in enumerate(frames)),
         *reader_groups(cfg, frames, ep["health"], service_id),
     ]
-    supervisor = Supervisor(components)
+    supervisor = Supervisor(components, restart_policy(cfg))
     store = AlertStore(db, cfg.site.id, cfg.site.box_id)
-    hub = EventHub()
+    # The feed's journal: numbering resumes, and changes committed but never pushed are pushed.
+    hub = EventHub(journal=FeedJournal(db, cfg.site.box_id))
     bridge = ZmqEventBridge(hub, store, ep["events"])
     escalator = (None if cfg.api.renotify_after_s is None
                  else Escalator(store, hub, cfg.api.renotify_after_s, cfg.api.escalate_to))
     archive = Path(cfg.recorder.archive_dir) if cfg.recorder.archive_dir else paths.data_dir() / "archive"
-    app = create_app(store, hub, health=lambda: _health_report(supervisor, health), engine=db, bridge=bridge,
+    forwarder = start_forwarding(cfg, db, health.cameras, paths.data_dir())
+
+    def health_report() -> HealthReport:
+        return with_forwarding(_health_report(supervisor, health), forwarder)
+
+    app = create_app(store, hub, health=health_report, engine=db, bridge=bridge,
                      pipeline=health.figures, config=cfg, archive_dir=archive,
-                     data_dir=paths.data_dir(), escalator=escalator)
+                     data_dir=paths.data_dir(), escalator=escalator, mqtt=mqtt)
+    if forwarder is not None:
+        app.state.services.metrics.register(ForwardingCollector(forwarder.status))
     # With a certificate the page is served over HTTPS only (and the session cookie becomes Secure).
     server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on",
                                     ssl_certfile=cfg.api.tls_cert, ssl_keyfile=cfg.api.tls_key), hub)
@@ -150,6 +173,8 @@ def run_service(cfg: Config, host: str | None = None, port: int | None = None,
     finally:
         log.info("shutting down")
         supervisor.stop()
+        if forwarder is not None:
+            forwarder.stop()
         health.stop()
         db.dispose()
         shutil.rmtree(run_dir, ignore_errors=True)
@@ -167,4 +192,7 @@ def _health_report(supervisor: Supervisor, health: HealthCollector) -> HealthRep
         )
         for cam, h in health.cameras().items()
     }
-    return HealthReport(processes={"api": True, **supervisor.alive()}, cameras=cameras)
+    states = supervisor.states()
+    return HealthReport(processes={"api": True, **{s.name: s.alive for s in states}}, cameras=cameras,
+                        down=sorted(s.name for s in states if s.down),
+                        restarts={s.name: s.restarts for s in states})

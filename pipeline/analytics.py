@@ -4,28 +4,38 @@ The rules' state (when each condition began, custody clocks, open alerts, what e
 is saved to the store every few seconds and after every alert event, and loaded at start, so a
 restart changes no alert time. Alert ids follow from the condition, so an event replayed after a
 crash between storing it and saving the state is recognised by the store.
+
+A store that cannot take an alert (SQLite locked past its busy timeout, PostgreSQL unreachable)
+costs no alert: the events wait in order in a bounded backlog and are written, with their own
+times, when it answers again (`alert_backlog`). Meanwhile the other writes wait too, and the rules'
+state is not saved, so that a crash in the outage replays the events instead of forgetting them.
 """
 from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass
 from multiprocessing.synchronize import Event
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import zmq
 from sqlalchemy.exc import SQLAlchemyError
 
 from custodywatch.config import Config
+from custodywatch.pipeline.alert_backlog import AlertBacklog
 from custodywatch.pipeline.messages import FrameDetections
-from custodywatch.pipeline.process import Component
+from custodywatch.pipeline.process import Component, heartbeat
 from custodywatch.rules.camera import CameraAnalyzer
-from custodywatch.rules.engine import RuleEngine
+from custodywatch.rules.engine import RoomCounts, RuleEngine
 from custodywatch.rules.events import AlertEvent
+from custodywatch.rules.person_boxes import PersonBox
 from custodywatch.rules.posture import Posture
 
 if TYPE_CHECKING:
+    from custodywatch.store.alert_boxes import AlertBoxStore
     from custodywatch.store.alerts import AlertStore
+    from custodywatch.store.maintenance import MaintenanceStore
     from custodywatch.store.rules_state import RulesStateStore
 
 log = logging.getLogger("custodywatch.analytics")
@@ -36,10 +46,16 @@ SAVE_REFERENCES_EVERY_S = 60.0
 CUSTODY_POLL_S = 5.0
 # Released records older than this no longer matter to a clock (the longest legal limit is 24 h).
 CUSTODY_LOOKBACK_S = 2 * 86400.0
+MAINTENANCE_LOOKBACK_S = 3600.0
 # Room counts (the UI's room timeline) are kept as long as the recordings they describe.
 PRUNE_COUNTS_EVERY_S = 3600.0
 ENGINE_SCOPE = "engine"
 REFERENCES_SCOPE = "references"
+# Each camera's analysed frames (people and their roles) of this long beyond the role hysteresis,
+# for the frame nearest a fire time: an alert is raised once the hysteresis has settled who was
+# where, up to `roles.enter_s`/`exit_s` after the time it fires at.
+RECENT_MARGIN_S = 10.0
+UNSAVED_COUNTS = 10_000
 
 
 def camera_scope(camera: str) -> str:
@@ -49,14 +65,21 @@ def camera_scope(camera: str) -> str:
 class LiveRules:
     """The rules of every room on the box's clock, with their state kept in the store."""
 
-    def __init__(self, cfg: Config, alerts: AlertStore, state: RulesStateStore, now: float):
+    def __init__(self, cfg: Config, alerts: AlertStore, state: RulesStateStore, now: float,
+                 boxes: AlertBoxStore | None = None, maintenance: MaintenanceStore | None = None):
         self.alerts = alerts
         self.state = state
+        self.maintenance = maintenance  # cameras' maintenance windows, re-read with the custody records
+        self.backlog = AlertBacklog(alerts.apply)
+        self.boxes = boxes  # where an alert's snapshot boxes go; None: nowhere
+        self._recent: dict[str, deque[tuple[float, list[PersonBox]]]] = {c.id: deque() for c in cfg.cameras}
+        self._recent_s = max(cfg.roles.enter_s, cfg.roles.exit_s) + RECENT_MARGIN_S
         self.analyzers = {c.id: CameraAnalyzer(c, cfg.room(c.room).type, cfg.roles) for c in cfg.cameras}
         self.engine = RuleEngine(cfg)
         self._keep_counts_s = cfg.recorder.retention_days * 86400.0
         self._restore(now)
-        self._last_save = self._last_custody = self._last_references = now
+        self._last_save = self._last_custody = self._last_references = self._now = now
+        self._unsaved_counts: list[RoomCounts] = []
         self._last_prune = now - PRUNE_COUNTS_EVERY_S
 
     def _restore(self, now: float) -> None:
@@ -72,6 +95,12 @@ class LiveRules:
             log.info("rule state restored (%d scopes)", len(saved))
         self.engine.expect_frames(now)
         self.engine.set_custody(self.state.custody_records(open_since=now - CUSTODY_LOOKBACK_S))
+        self._read_maintenance(now)
+
+    def _read_maintenance(self, now: float) -> None:
+        if self.maintenance is not None:
+            # Windows that ended before the rules' horizon decide nothing any more.
+            self.engine.set_maintenance(self.maintenance.windows(since=now - MAINTENANCE_LOOKBACK_S))
 
     def frame(self, msg: FrameDetections) -> None:
         analyzer = self.analyzers.get(msg.camera)
@@ -80,21 +109,40 @@ class LiveRules:
         self.engine.observe_view(msg.camera, msg.wall, msg.view)
         blind = self.engine.sight_lost(msg.camera)
         self.engine.observe(analyzer.observe(msg.wall, msg.detections, msg.size, blind=blind))
+        recent = self._recent[msg.camera]
+        recent.append((msg.wall, analyzer.last_boxes))
+        while recent[0][0] < msg.wall - self._recent_s:
+            recent.popleft()
         # The guard's posture, where a pose model reads it (FrameDetections.posture, a Posture value).
         posture: str | None = getattr(msg, "posture", None)
         if posture is not None:
             self.engine.observe(analyzer.observe_posture(msg.wall, Posture(posture)))
 
     def tick(self, now: float) -> list[AlertEvent]:
-        """Advance the rules to `now`; the events returned are stored already."""
-        if now - self._last_custody >= CUSTODY_POLL_S:
+        """Advance the rules to `now`; the events returned are stored already (they may include
+        events of earlier ticks that waited out a store outage)."""
+        self._now = now
+        if not self.backlog.waiting(now) and now - self._last_custody >= CUSTODY_POLL_S:
             self._last_custody = now
             try:
                 self.engine.set_custody(self.state.custody_records(open_since=now - CUSTODY_LOOKBACK_S))
             except SQLAlchemyError:
                 log.exception("custody records not read; the clocks go on with the ones known")
+            try:
+                self._read_maintenance(now)
+            except SQLAlchemyError:
+                log.exception("maintenance windows not read; the ones known stay in force")
         events = self.engine.advance(now)
-        stored = [e for e in events if self._store(e)]
+        self.backlog.add(events)
+        stored = self.backlog.flush(now)
+        for event in stored:
+            log.info("alert %s %s %s in %s (%s)", event.kind, event.rule.value, event.severity.value,
+                     event.room, event.alert_id)
+            if event.kind == "fired":
+                self._store_boxes(event)
+        if self.backlog.waiting(now):
+            # Room counts wait in the engine; the state is saved once the alerts are stored.
+            return stored
         self._store_counts(now)
         references = now - self._last_references >= SAVE_REFERENCES_EVERY_S
         if events or references or now - self._last_save >= SAVE_EVERY_S:
@@ -105,35 +153,48 @@ class LiveRules:
         return stored
 
     def save(self, references: bool = False) -> None:
+        if len(self.backlog):
+            # Saved, the state would say these alerts fired; unsaved, a restart raises them again.
+            log.error("rule state not saved: %d alert events not yet stored", len(self.backlog))
+            return
         states = {ENGINE_SCOPE: self.engine.state()}
         if references:
             states[REFERENCES_SCOPE] = self.engine.references()
         states.update({camera_scope(c): a.state() for c, a in self.analyzers.items()})
         try:
             self.state.save_state(states)
-        except SQLAlchemyError:  # a busy or unreachable store must not stop the rules; the next save retries
+        except SQLAlchemyError as exc:  # a busy or unreachable store must not stop the rules: retried
             log.exception("rule state not saved")
+            self.backlog.store_failed(self._now, exc)
+        else:
+            self.backlog.store_answered(self._now)
 
-    def _store(self, event: AlertEvent) -> bool:
-        from custodywatch.store.alerts import AlertStoreError
-
+    def _store_boxes(self, event: AlertEvent) -> None:
+        """The people of the alert camera's frame nearest the fire time, for its snapshot."""
+        recent = self._recent.get(event.camera)
+        if self.boxes is None or not recent:
+            return
+        at, boxes = min(recent, key=lambda frame: abs(frame[0] - event.at))
         try:
-            self.alerts.apply(event)
-        except AlertStoreError:
-            log.exception("alert event %s for %s not stored", event.kind, event.alert_id)
-            return False
-        log.info("alert %s %s %s in %s (%s)", event.kind, event.rule.value, event.severity.value,
-                 event.room, event.alert_id)
-        return True
+            self.boxes.save(event.alert_id, event.camera, at, boxes)
+        except SQLAlchemyError:  # the snapshot is then drawn without boxes; the alert itself is stored
+            log.exception("snapshot boxes of alert %s not stored", event.alert_id)
 
     def _store_counts(self, now: float) -> None:
+        # Counts not stored in an outage are kept (a bounded few) for the next try.
+        counts = (self._unsaved_counts + self.engine.room_counts())[-UNSAVED_COUNTS:]
+        self._unsaved_counts = []
         try:
-            self.state.add_room_counts(self.engine.room_counts())
+            self.state.add_room_counts(counts)
             if now - self._last_prune >= PRUNE_COUNTS_EVERY_S:
                 self.state.forget_room_counts_before(now - self._keep_counts_s)
                 self._last_prune = now
-        except SQLAlchemyError:
+        except SQLAlchemyError as exc:
             log.exception("room counts not stored")
+            self._unsaved_counts = counts
+            self.backlog.store_failed(now, exc)
+        else:
+            self.backlog.store_answered(now)
 
 
 @dataclass
@@ -143,15 +204,20 @@ class AnalyticsService(Component):
     detections_endpoint: str
     events_endpoint: str
     name: str = "analytics"
+    kind: ClassVar[str] = "analytics"
+    stop_after: ClassVar[tuple[str, ...]] = ("detector",)
 
     def run(self, stop: Event) -> None:
+        from custodywatch.store.alert_boxes import AlertBoxStore
         from custodywatch.store.alerts import AlertStore
         from custodywatch.store.db import make_engine
+        from custodywatch.store.maintenance import MaintenanceStore
         from custodywatch.store.rules_state import RulesStateStore
 
         cfg = self.config
         db = make_engine(self.database_url)
-        rules = LiveRules(cfg, AlertStore(db, cfg.site.id, cfg.site.box_id), RulesStateStore(db), time.time())
+        rules = LiveRules(cfg, AlertStore(db, cfg.site.id, cfg.site.box_id), RulesStateStore(db), time.time(),
+                          boxes=AlertBoxStore(db), maintenance=MaintenanceStore(db))
         zctx = zmq.Context()
         pull = zctx.socket(zmq.PULL)
         pull.bind(self.detections_endpoint)
@@ -159,8 +225,11 @@ class AnalyticsService(Component):
         pub.setsockopt(zmq.LINGER, 500)
         pub.connect(self.events_endpoint)  # the API binds: either side may restart
         try:
-            while not stop.is_set():
-                if pull.poll(200):
+            while True:
+                # Asked to stop once the detectors have exited: one last round takes in what they sent.
+                stopping = stop.is_set()
+                heartbeat()
+                if pull.poll(0 if stopping else 200):
                     while True:
                         try:
                             msg: FrameDetections = pull.recv_pyobj(flags=zmq.NOBLOCK)
@@ -170,6 +239,8 @@ class AnalyticsService(Component):
                 # Committed before it is pushed: a crash in between loses no alert.
                 for event in rules.tick(time.time()):
                     pub.send_json({"type": "alert", "event": event.to_dict()})
+                if stopping:
+                    break
             rules.save(references=True)
         finally:
             zctx.destroy(linger=500)

@@ -13,14 +13,14 @@ import time
 from dataclasses import dataclass, field
 from multiprocessing.synchronize import Event
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import zmq
 
 from custodywatch.config import DetectorConfig
 from custodywatch.pipeline.messages import DetectorStats, FrameDetections, FrameReady
-from custodywatch.pipeline.process import Component
+from custodywatch.pipeline.process import Component, heartbeat
 from custodywatch.pipeline.shm import FrameRingReader
 from custodywatch.rules.motion import MOTION_KEY, MotionMeter
 from custodywatch.rules.posture import GuardPostPosture
@@ -119,6 +119,8 @@ class BatchCollector:
 class DetectorService(Component):
     """One detector worker: a process with its own model session and its own frames socket."""
 
+    kind: ClassVar[str] = "detector"
+    stop_after: ClassVar[tuple[str, ...]] = ("reader",)
     detector: DetectorConfig
     model_dir: str
     frames_endpoint: str
@@ -168,6 +170,8 @@ class DetectorService(Component):
         last_report = 0.0
         try:
             while not stop.is_set():
+                # Every turn, idle ones included (collect waits at most ~0.1 s for frames).
+                heartbeat()
                 batch = collector.collect(pull)
                 images, kept = [], []
                 for msg in batch:

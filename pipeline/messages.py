@@ -49,6 +49,7 @@ class CameraHealth:
     last_frame_at: float | None = None
     reconnects: int = 0
     error: str | None = None
+    clock_drift_s: float | None = None  # camera stream clock ahead of the box's (SourceCounters)
 
 
 @dataclass

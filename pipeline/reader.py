@@ -7,17 +7,19 @@ connection; the hand-off to the detector is bounded and lossy, so a slow detecto
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
 from multiprocessing.synchronize import Event
+from typing import ClassVar
 
 import zmq
 
 from custodywatch.config import redact_url
 from custodywatch.pipeline.messages import CameraHealth, FrameReady
-from custodywatch.pipeline.process import Component
-from custodywatch.pipeline.shm import FrameRing, segment_prefix
+from custodywatch.pipeline.process import Component, heartbeat
+from custodywatch.pipeline.shm import FrameRing, segment_prefix, unlink_segments
 from custodywatch.pipeline.source import Frame, SourceCounters, SourceError, read_frames
 
 log = logging.getLogger("custodywatch.reader")
@@ -73,6 +75,7 @@ class CameraThread(threading.Thread):
         self.health.fps_analysed = round(self._analysed_rate.sample(self._handed_off), 2)
         self.health.received = self.counters.received
         self.health.handed_off = self._handed_off
+        self.health.clock_drift_s = self.counters.clock_drift_s
         report = CameraHealth(**vars(self.health))
         # A stalled server keeps the socket open and the read blocked until its timeout fails it;
         # the watch desk should not wait that long to see the camera is gone.
@@ -131,7 +134,7 @@ class CameraThread(threading.Thread):
             if self._ring is not None:
                 self._ring.close()
             self._generation += 1
-            name = f"{segment_prefix(self._service_id)}{self.source.id}-{self._generation}"
+            name = f"{segment_prefix(self._service_id, os.getpid())}{self.source.id}-{self._generation}"
             self._ring = FrameRing(name, h, w)
         handle = self._ring.write(image)
         msg = FrameReady(self.source.id, handle, frame.stream_s, frame.wall, frame.index, time.time(),
@@ -147,6 +150,7 @@ class CameraThread(threading.Thread):
 class ReaderGroup(Component):
     """One reader process: several cameras, one thread each."""
 
+    kind: ClassVar[str] = "reader"
     name: str
     cameras: list[CameraSource]
     frames_endpoints: list[str]
@@ -169,7 +173,9 @@ class ReaderGroup(Component):
         health.setsockopt(zmq.LINGER, 0)
         health.connect(self.health_endpoint)
         try:
+            heartbeat()
             while not stop.wait(1.0):
+                heartbeat()
                 for t in threads:
                     try:
                         health.send_pyobj(t.snapshot(), flags=zmq.NOBLOCK)
@@ -186,3 +192,7 @@ class ReaderGroup(Component):
             health.close()
             # A thread stuck in a stalled read still holds its socket: do not wait for it.
             zctx.destroy(linger=0)
+
+    def after_exit(self, pid: int) -> None:
+        # A killed reader could not unlink its frame rings; its restart creates new ones.
+        unlink_segments(segment_prefix(self.service_id, pid))

@@ -16,8 +16,11 @@ HEADER = 16  # uint64 sequence + padding, keeps the pixels 16-byte aligned
 PREFIX = "cw"
 
 
-def segment_prefix(service_id: str) -> str:
-    return f"{PREFIX}-{service_id}-"
+def segment_prefix(service_id: str, owner_pid: int | None = None) -> str:
+    """Names of the service's segments; with `owner_pid`, of those one reader process created (a
+    restarted reader gets new names, so a detector never reads a dead ring it still has mapped)."""
+    base = f"{PREFIX}-{service_id}-"
+    return base if owner_pid is None else f"{base}{owner_pid}-"
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,22 @@ def sweep_stale(service_prefix: str = PREFIX + "-") -> list[str]:
             pid = _owner_pid(name)
             if pid is not None and _alive(pid):
                 continue
+            try:
+                os.unlink(os.path.join(shm_dir, name))
+                removed.append(name)
+            except OSError:
+                pass
+    return removed
+
+
+def unlink_segments(prefix: str) -> list[str]:
+    """Unlink every segment whose name starts with `prefix` (those of a reader that was killed)."""
+    removed: list[str] = []
+    shm_dir = "/dev/shm"
+    if not os.path.isdir(shm_dir):
+        return removed
+    for name in os.listdir(shm_dir):
+        if name.startswith(prefix):
             try:
                 os.unlink(os.path.join(shm_dir, name))
                 removed.append(name)

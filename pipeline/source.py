@@ -19,6 +19,9 @@ from custodywatch.config import redact_url
 from custodywatch.recorder.timeline import WindowMin
 from custodywatch.rules.view import ViewSample, measure_luma, measure_view
 
+# The mapping's window (a minute) has seen the least-delayed frames by then; drift counts from there.
+DRIFT_SETTLE_S = 60.0
+
 
 class SourceError(Exception):
     """A source that cannot be read: the message names it (credentials hidden) and why."""
@@ -35,6 +38,10 @@ class SourceCounters:
     # second-latest packet getting old.
     last_packet_at: float | None = None
     previous_packet_at: float | None = None
+    # How far the camera's stream clock has run ahead of the box's clock (negative: behind) since
+    # the current connection's mapping settled; None before it has. The wall-clock mapping follows
+    # the drift, so frames keep the box's time: this is for the installer, to spot a bad camera clock.
+    clock_drift_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -170,6 +177,9 @@ def read_frames(camera: str, url: str, fps: float, *, realtime_files: bool = Fal
         counts = counters if counters is not None else SourceCounters()
         live = realtime_files or is_stream_url(url)
         edge = WindowMin()
+        counts.clock_drift_s = None
+        connected_at = time.time()
+        settled_anchor: float | None = None
         try:
             for packet in container.demux(stream):
                 if packet.size == 0:
@@ -208,6 +218,10 @@ def read_frames(camera: str, url: str, fps: float, *, realtime_files: bool = Fal
                         # and put a frame and its recording at the same time.
                         now = time.time()
                         anchor_wall = edge.add(now, now - rel)
+                        if settled_anchor is None and now - connected_at >= DRIFT_SETTLE_S:
+                            settled_anchor = anchor_wall
+                        if settled_anchor is not None:
+                            counts.clock_drift_s = settled_anchor - anchor_wall
                     image = frame.to_ndarray(format="bgr24")
                     yield Frame(camera, image, rel, anchor_wall + rel, index, _luma(frame),
                                 frame.format.name.startswith("yuvj"))

@@ -4,7 +4,8 @@ First clip: from `pre_roll_s` before the condition began to `post_roll_s` after 
 cut as soon as that much has been recorded (the segment being written is readable up to its last
 fragment). Final clip: from the same start to `post_roll_s` after the alert ended, capped at
 `final_clip_max_s`; `clip.json` says where the recording continues beyond the cap.
-Files: `<clips>/<alert id>/first.mp4`, `final.mp4`, `snapshot.jpg` (the frame at the fire time),
+Files: `<clips>/<alert id>/first.mp4`, `final.mp4`, `snapshot.jpg` (the frame at the fire time, with
+the people analytics saw in its frame nearest that time outlined and labelled with their roles),
 `clip.json`.
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy.orm import sessionmaker
 from custodywatch.config import RecorderConfig
 from custodywatch.recorder.clips import Clip, ClipError, cut_clip, snapshot
 from custodywatch.recorder.index import ArchiveIndex
+from custodywatch.store.alert_boxes import AlertBoxStore
 from custodywatch.store.models import Alert
 
 log = logging.getLogger("custodywatch.recorder.clips")
@@ -32,6 +34,7 @@ RETRY_S = 60.0
 class AlertClipper:
     def __init__(self, engine: Engine, index: ArchiveIndex, clips_dir: Path, settings: RecorderConfig):
         self._reads = sessionmaker(engine)
+        self._boxes = AlertBoxStore(engine)
         self.index = index
         self.clips_dir = clips_dir
         self.settings = settings
@@ -57,7 +60,7 @@ class AlertClipper:
                                      alert.fired_at + s.post_roll_s, now)
                     if clip is not None:
                         made.append(clip.path)
-                        made.extend(self._snapshot(clip, alert.fired_at, folder))
+                        made.extend(self._snapshot(alert.id, clip, alert.fired_at, folder))
                 if alert.ended_at is not None and alert.ended_at + s.post_roll_s + READY_MARGIN_S <= now \
                         and not (folder / "final.mp4").exists():
                     end = min(alert.ended_at + s.post_roll_s, start + s.final_clip_max_s)
@@ -105,9 +108,11 @@ class AlertClipper:
         log.info("alert %s: %s clip %s", alert_id, kind, clip.path)
         return clip
 
-    def _snapshot(self, clip: Clip, at: float, folder: Path) -> list[Path]:
+    def _snapshot(self, alert_id: str, clip: Clip, at: float, folder: Path) -> list[Path]:
+        seen = self._boxes.get(alert_id)  # none for an alert without sight of people (video_loss)
         try:
-            return [snapshot(clip.path, at - clip.start, folder / "snapshot.jpg")]
+            return [snapshot(clip.path, at - clip.start, folder / "snapshot.jpg",
+                             [] if seen is None else seen.boxes)]
         except ClipError as exc:
             log.warning("%s", exc)
             return []

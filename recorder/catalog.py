@@ -14,7 +14,7 @@ from sqlalchemy import Engine, Select, and_, func, or_, select
 from sqlalchemy.orm import sessionmaker
 
 from custodywatch.recorder.index import ArchiveIndex, DeletionRecord, GapRecord, SegmentRecord
-from custodywatch.store.db import for_writing
+from custodywatch.store.db import for_writing, serialize_writers
 from custodywatch.store.models import Alert
 from custodywatch.store.recordings import LegalHold, RecorderAudit, RecordingRecord
 
@@ -78,6 +78,8 @@ class RecorderCatalog:
         if not records:
             return 0
         with self._writes.begin() as session:
+            # The recorder and a catch-up (another process) may mirror the same records at once.
+            serialize_writers(session, RecordingRecord.__tablename__)
             have = {(c, s) for c, s in session.execute(
                 select(RecordingRecord.camera, RecordingRecord.seq).where(
                     RecordingRecord.archive_id == archive_id,

@@ -12,7 +12,7 @@ never in the archive: H.265 video to H.264, and G.711 (or other non-AAC) audio t
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -24,6 +24,7 @@ import numpy as np
 from custodywatch.recorder.index import ArchiveIndex, DeletionRecord, GapRecord, SegmentRecord
 from custodywatch.recorder.recovery import probe
 from custodywatch.recorder.segment import PART_SUFFIX, start_from_name
+from custodywatch.rules.person_boxes import PersonBox
 
 log = logging.getLogger("custodywatch.recorder.clips")
 
@@ -318,9 +319,11 @@ class _Mux:
         self.out.mux(stream.encode(frame))  # type: ignore[arg-type]
 
 
-def snapshot(clip: Path, at_s: float, out: Path) -> Path:
-    """A JPEG of the clip's frame at `at_s` seconds (clamped to the clip)."""
+def snapshot(clip: Path, at_s: float, out: Path, boxes: Sequence[PersonBox] = ()) -> Path:
+    """A JPEG of the clip's frame at `at_s` seconds (clamped to the clip), with `boxes` drawn on it."""
     import cv2
+
+    from custodywatch.recorder.snapshot_boxes import draw_person_boxes
 
     best: np.ndarray | None = None
     with av.open(str(clip)) as c:
@@ -333,6 +336,7 @@ def snapshot(clip: Path, at_s: float, out: Path) -> Path:
                 break
     if best is None:
         raise ClipError(f"{clip}: no frame to take a snapshot from")
+    draw_person_boxes(best, boxes)
     out.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(out), best):
         raise ClipError(f"{out}: cannot write the snapshot")

@@ -19,10 +19,10 @@ import time
 from dataclasses import dataclass, field
 from multiprocessing.synchronize import Event
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from custodywatch.config import Config, RecorderConfig
-from custodywatch.pipeline.process import Component
+from custodywatch.pipeline.process import Component, heartbeat
 from custodywatch.recorder.camera import CameraRecorder, CameraStats
 from custodywatch.recorder.index import ArchiveIndex, GapCause, GapRecord, SegmentRecord
 from custodywatch.recorder.signing import ChainSigner
@@ -155,6 +155,7 @@ class RecorderService(Component):
     site_id: str = "site"
     box_id: str = "box1"
     name: str = "recorder"
+    kind: ClassVar[str] = "recorder"
 
     def run(self, stop: Event) -> None:
         from custodywatch import paths
@@ -182,6 +183,7 @@ class RecorderService(Component):
         house = _Housekeeping(self, index, signer, listener, data)
         try:
             while not stop.wait(1.0):
+                heartbeat()
                 house.tick(time.time(), [r.stats for r in recorders])
         finally:
             halt.set()

@@ -10,6 +10,7 @@ from trackers import ByteTrackTracker
 from custodywatch.config import CameraConfig, RolesConfig
 from custodywatch.rules.changes import CameraChange
 from custodywatch.rules.motion import MOTION_KEY
+from custodywatch.rules.person_boxes import PersonBox, person_boxes
 from custodywatch.rules.posture import Posture
 from custodywatch.rules.roles import RoleCounter
 from custodywatch.rules.stillness import GuardStillness
@@ -61,6 +62,7 @@ class CameraAnalyzer:
         self._counter = RoleCounter(camera.id, list(self._role_zones), roles.enter_s, roles.exit_s)
         self._stillness = GuardStillness(camera.id) if Role.GUARD in self._role_zones else None
         self._blind = False
+        self.last_boxes: list[PersonBox] = []  # the people of the last frame, for alert snapshots
 
     def observe(self, t: float, detections: sv.Detections, size: tuple[int, int],
                 blind: bool = False) -> list[CameraChange]:
@@ -73,6 +75,7 @@ class CameraAnalyzer:
         """
         if blind:
             self._blind = True
+            self.last_boxes = []
             return []
         if self._blind:
             self._blind = False
@@ -84,6 +87,7 @@ class CameraAnalyzer:
             assert isinstance(confirmed, sv.Detections)  # a mask selects detections (a str key, data)
             tracked = confirmed
         members = self._zones.members(tracked, size)
+        self.last_boxes = person_boxes(tracked, members, size, self._role_zones)
         raw = {role: int(members[zone].sum()) if zone in members else 0
                for role, zone in self._role_zones.items()}
         changes: list[CameraChange] = list(self._counter.observe(t, raw))

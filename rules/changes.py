@@ -40,7 +40,16 @@ class CustodyChange:
     at: float
 
 
-RoomChange = RoleChange | StillChange | SightChange | CustodyChange
+@dataclass(frozen=True)
+class MaintenanceChange:
+    """A maintenance window of one camera begins or ends at `at` (rules/maintenance.py): a marker that
+    makes the room's rules look again there; whether the camera is maintained is the schedule's."""
+
+    camera: str
+    at: float
+
+
+RoomChange = RoleChange | StillChange | SightChange | CustodyChange | MaintenanceChange
 CameraChange = RoleChange | StillChange
 
 
@@ -54,6 +63,8 @@ def change_to_dict(change: RoomChange) -> dict[str, Any]:
     if isinstance(change, SightChange):
         return {"type": "sight", "camera": change.camera, "lost": change.lost, "at": change.at,
                 "reason": change.reason}
+    if isinstance(change, MaintenanceChange):
+        return {"type": "maintenance", "camera": change.camera, "at": change.at}
     return {"type": "custody", "room": change.room, "delta": change.delta, "at": change.at}
 
 
@@ -65,4 +76,6 @@ def change_from_dict(d: dict[str, Any]) -> RoomChange:
         return StillChange(d["camera"], d["still"], float(d["at"]))
     if kind == "sight":
         return SightChange(d["camera"], bool(d["lost"]), float(d["at"]), str(d["reason"]))
+    if kind == "maintenance":
+        return MaintenanceChange(d["camera"], float(d["at"]))
     return CustodyChange(d["room"], int(d["delta"]), float(d["at"]))

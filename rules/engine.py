@@ -17,6 +17,7 @@ from custodywatch.rules.catalog import build_rules, enabled, override_of
 from custodywatch.rules.changes import CustodyChange, RoomChange, change_from_dict, change_to_dict
 from custodywatch.rules.custody import CustodyRecord, custody_levels, limit_s
 from custodywatch.rules.events import AlertEvent
+from custodywatch.rules.maintenance import MaintenanceSchedule, MaintenanceWindow
 from custodywatch.rules.overstay import CustodyClock
 from custodywatch.rules.room import RoomObservation, RoomTimeline
 from custodywatch.rules.sight import SightMonitor
@@ -73,12 +74,14 @@ class RuleEngine:
         self._camera_room: dict[str, str] = {}
         self._sight: dict[str, SightMonitor] = {}
         self._room_counts: list[RoomCounts] = []
+        self._maintenance = MaintenanceSchedule()
         for room in cfg.rooms:
             cams = [c for c in cfg.cameras_in(room.id) if c.id in wanted]
             if not cams:
                 continue
             horizon = settle_horizon(cfg.roles.enter_s, cfg.roles.exit_s, min(c.fps for c in cams))
-            timeline = RoomTimeline([c.id for c in cams], ROLE_ZONES[room.type], horizon)
+            timeline = RoomTimeline([c.id for c in cams], ROLE_ZONES[room.type], horizon,
+                                    maintained=self._maintenance.maintained)
             rules = build_rules(room, [c.id for c in cams], cfg.custody)
             self._rooms[room.id] = _RoomRules(room, cams[0].id, timeline, rules, counts=timeline.counts())
             for c in cams:
@@ -132,6 +135,11 @@ class RuleEngine:
                     rr.timeline.add([CustodyChange(rr.room, -1, record.release)])
                 clock.update(record, self._custody_levels(rr, record))
 
+    def set_maintenance(self, windows: Iterable[MaintenanceWindow]) -> None:
+        """The maintenance windows known now (new and changed ones apply; video_loss is evaluated
+        again at each of their boundaries)."""
+        self.observe(self._maintenance.update(windows))
+
     def _custody_levels(self, rr: _RoomRules, record: CustodyRecord) -> list[Level]:
         return custody_levels(limit_s(record, self._cfg.custody), self._cfg.custody,
                               override_of(rr.config, RuleId.OVERSTAY))
@@ -169,7 +177,8 @@ class RuleEngine:
         t = max(t, rr.clock)  # a change known too late (a custody record entered afterwards) applies now
         rr.clock = t
         if obs is not None:
-            obs = RoomObservation(t, obs.counts, obs.guard_still, obs.lost, obs.registered)
+            obs = RoomObservation(t, obs.counts, obs.guard_still, obs.lost, obs.registered,
+                                  rr.timeline.maintained_at(t))
             counts = dict(obs.counts)
             if counts != rr.counts:
                 rr.counts = counts

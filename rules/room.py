@@ -8,11 +8,11 @@ exact, at the cost of deciding `horizon_s` late.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from custodywatch.rules.changes import CustodyChange, RoomChange, SightChange, StillChange
+from custodywatch.rules.changes import CustodyChange, MaintenanceChange, RoomChange, SightChange, StillChange
 from custodywatch.rules.roles import RoleChange
 from custodywatch.vocabulary import Role
 
@@ -25,6 +25,7 @@ class RoomObservation:
     guard_still: whether the guard at the post is motionless (None: unknown, nobody measured).
     lost: the room's cameras whose video is lost, with why; while any is, the room is blind.
     registered: open custody records for the room.
+    maintained: the room's cameras under a maintenance window (no video_loss for them).
     """
 
     at: float
@@ -32,6 +33,7 @@ class RoomObservation:
     guard_still: bool | None = None
     lost: Mapping[str, str] = field(default_factory=dict)
     registered: int = 0
+    maintained: frozenset[str] = frozenset()
 
     def count(self, role: Role) -> int:
         return self.counts.get(role, 0)
@@ -59,8 +61,11 @@ class _Camera:
 class RoomTimeline:
     """Collects a room's changes (roles, stillness, sight, custody) and releases them once settled."""
 
-    def __init__(self, cameras: Iterable[str], roles: Iterable[Role], horizon_s: float):
+    def __init__(self, cameras: Iterable[str], roles: Iterable[Role], horizon_s: float,
+                 maintained: Callable[[str, float], bool] | None = None):
+        """`maintained(camera, t)`: whether a maintenance window covers the camera at `t`."""
         self.horizon_s = horizon_s
+        self._maintained = maintained
         self._roles = list(roles)
         self._cameras: dict[str, _Camera] = {c: _Camera({r: 0 for r in self._roles}) for c in cameras}
         self._registered = 0
@@ -93,12 +98,19 @@ class RoomTimeline:
         # Still only when every camera that measures the guard sees them still.
         guard_still = (all(stills) if stills else None)
         lost = {name: c.reason for name, c in self._cameras.items() if c.lost}
-        return RoomObservation(at, self.counts(), guard_still, lost, self._registered)
+        return RoomObservation(at, self.counts(), guard_still, lost, self._registered, self.maintained_at(at))
+
+    def maintained_at(self, t: float) -> frozenset[str]:
+        if self._maintained is None:
+            return frozenset()
+        return frozenset(c for c in self._cameras if self._maintained(c, t))
 
     def _apply(self, change: RoomChange) -> None:
         if isinstance(change, CustodyChange):
             self._registered = max(0, self._registered + change.delta)
             return
+        if isinstance(change, MaintenanceChange):
+            return  # a marker only: the schedule says who is maintained (observation)
         cam = self._cameras[change.camera]
         if isinstance(change, RoleChange):
             cam.counts[change.role] = max(0, cam.counts[change.role] + change.delta)

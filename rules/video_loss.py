@@ -1,7 +1,9 @@
 """video_loss: a camera that no longer shows its room (sight.py says when and why).
 
 `VideoLossRule` (one per camera) alarms when a loss lasts its threshold (20 s by default) and ends
-when the picture comes back. While any camera of a room is lost the room is blind: rules that
+when the picture comes back, or when a maintenance window covers the camera (rules/maintenance.py):
+a camera being serviced raises nothing, and one still dark at the window's end counts its loss from
+that end. While any camera of a room is lost the room is blind: rules that
 need sight are suspended (see threshold.py).
 """
 from __future__ import annotations
@@ -26,7 +28,7 @@ class VideoLossRule(ThresholdRule):
         self._reason = ""
 
     def holds(self, obs: RoomObservation) -> bool:
-        if self.camera in obs.lost:
+        if self.camera in obs.lost and self.camera not in obs.maintained:
             self._reason = obs.lost[self.camera]
             return True
         return False

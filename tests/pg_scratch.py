@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 from psycopg import sql
+from sqlalchemy.engine import make_url
 
 ADMIN_URL = os.environ.get("CUSTODYWATCH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -35,10 +36,13 @@ class ScratchDatabases:
 
     prefix: str = field(default_factory=lambda: f"cw_{os.getpid()}_{uuid.uuid4().hex[:6]}")
     made: list[str] = field(default_factory=list)
+    created: int = 0
 
     def create(self) -> str:
         """A new empty database; returns its name."""
-        name = f"{self.prefix}_{len(self.made)}"
+        # A running count, not len(made): drop() shortens the list and a name must never repeat.
+        self.created += 1
+        name = f"{self.prefix}_{self.created}"
         with _admin() as conn:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         self.made.append(name)
@@ -47,6 +51,15 @@ class ScratchDatabases:
     def url(self) -> str:
         """The SQLAlchemy URL of a new empty database."""
         return server_url(self.create())
+
+    def drop(self, url: str) -> None:
+        """Drop one database made here (given by its URL) before the end of the run."""
+        name = make_url(url).database
+        if name not in self.made:
+            raise ValueError(f"{name!r} was not made by this run; refusing to drop it")
+        with _admin() as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        self.made.remove(name)
 
     def close(self) -> None:
         with _admin() as conn:

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from custodywatch.api.auth import WatchDesk
 from custodywatch.api.deps import ServicesDep
-from custodywatch.api.events import publish_alert
+from custodywatch.api.events import push_alert_change
 from custodywatch.api.schemas import AlertQuery, ErrorBody, ResolveRequest
 from custodywatch.store.views import AlertChange, AlertPage, AlertView
 
@@ -25,6 +25,7 @@ def list_alerts(services: ServicesDep, _user: WatchDesk, query: Annotated[AlertQ
     return services.store.list(
         room=query.room, rule=query.rule, severity=query.severity, state=query.state, active=query.active,
         since=query.since, until=query.until, limit=query.limit, offset=query.offset,
+        site=query.site, box=query.box,
     )
 
 
@@ -40,7 +41,7 @@ def get_alert(services: ServicesDep, user: WatchDesk, alert_id: str) -> AlertVie
 async def acknowledge_alert(services: ServicesDep, user: WatchDesk, alert_id: str) -> AlertView:
     alert = await run_in_threadpool(services.store.acknowledge, alert_id, user.username)
     await run_in_threadpool(services.audit.append, user.username, "acknowledge", alert_id)
-    publish_alert(services.hub, AlertChange.ACKNOWLEDGED, alert)
+    await push_alert_change(services.hub, services.store, AlertChange.ACKNOWLEDGED, alert)
     return alert
 
 
@@ -52,5 +53,5 @@ async def resolve_alert(
         alert_id, user.username, body.comment, false_positive=body.false_positive))
     await run_in_threadpool(lambda: services.audit.append(
         user.username, "resolve", alert_id, comment=alert.comment, false_positive=alert.false_positive))
-    publish_alert(services.hub, AlertChange.RESOLVED, alert)
+    await push_alert_change(services.hub, services.store, AlertChange.RESOLVED, alert)
     return alert

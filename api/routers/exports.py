@@ -58,13 +58,16 @@ def get_export(services: ServicesDep, _user: Investigator, job_id: str) -> Expor
 
 
 @router.get("/{job_id}/download", response_class=FileResponse,
-            responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}})
+            responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 410: {"model": ErrorBody}})
 def download_export(services: ServicesDep, user: Investigator, request: Request, job_id: str) -> FileResponse:
     job = services.exports.get(job_id)
     if job is None:
         raise not_found(f"no export {job_id!r}")
     if job.zip_path is None:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"export {job_id!r} is {job.state.value}")
+        raise HTTPException(status.HTTP_409_CONFLICT, f"export {job_id!r} is {job.state.value}"
+                            + (f": {job.error}" if job.error else ""))
+    if not job.zip_path.is_file():
+        raise HTTPException(status.HTTP_410_GONE, f"export {job_id!r}: its package was removed from the box")
     if first_request(request):
         services.audit.append(user.username, "export_download", job_id)
     return FileResponse(job.zip_path, media_type="application/zip", filename=job.zip_path.name)

@@ -1,4 +1,5 @@
-"""Legal holds (investigator): footage retention must keep, whatever its age, until released."""
+"""Legal holds (investigator): footage retention must keep, whatever its age, until released: a range
+on cameras, a custody record or an alert (`hold_ranges`)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -7,7 +8,7 @@ from fastapi import APIRouter, HTTPException, status
 
 from custodywatch.api.auth import Investigator
 from custodywatch.api.deps import Services, ServicesDep
-from custodywatch.api.media import check_camera
+from custodywatch.api.hold_ranges import hold_range
 from custodywatch.api.schemas import ErrorBody
 from custodywatch.api.schemas_media import HoldOut, HoldRelease, HoldRequest
 from custodywatch.recorder.catalog import HoldError, HoldView, RecorderCatalog
@@ -21,7 +22,8 @@ def _at(epoch: float) -> datetime:
 
 def _out(h: HoldView) -> HoldOut:
     return HoldOut(id=h.id, cameras=h.cameras, start=_at(h.start), end=_at(h.end), reason=h.reason,
-                   alert_id=h.alert_id, created_by=h.created_by, created_at=_at(h.created_at),
+                   alert_id=h.alert_id, custody_id=h.custody_id, created_by=h.created_by,
+                   created_at=_at(h.created_at),
                    released_by=h.released_by,
                    released_at=None if h.released_at is None else _at(h.released_at),
                    release_reason=h.release_reason, active=h.active)
@@ -37,17 +39,17 @@ def list_holds(services: ServicesDep, _user: Investigator, active_only: bool = F
 
 
 @router.post("", response_model=HoldOut, status_code=status.HTTP_201_CREATED,
-             responses={422: {"model": ErrorBody}})
+             responses={404: {"model": ErrorBody}, 422: {"model": ErrorBody}})
 def create_hold(services: ServicesDep, user: Investigator, body: HoldRequest) -> HoldOut:
-    for camera in body.cameras:
-        check_camera(services, camera)
+    held = hold_range(services, body)
     try:
-        hold = _catalog(services).create_hold(body.cameras, body.start.timestamp(), body.end.timestamp(),
-                                              body.reason, user.username, alert_id=body.alert_id)
+        hold = _catalog(services).create_hold(held.cameras, held.start, held.end, body.reason, user.username,
+                                              alert_id=held.alert_id, custody_id=held.custody_id)
     except HoldError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     services.audit.append(user.username, "hold_create", hold.id, cameras=hold.cameras, start=hold.start,
-                          end=hold.end, reason=hold.reason)
+                          end=hold.end, reason=hold.reason, alert_id=hold.alert_id,
+                          custody_id=hold.custody_id, held_up_to_now=held.still_open)
     return _out(hold)
 
 

@@ -119,6 +119,39 @@ const STRINGS = {
     "escalation.toYou": (rule, room, min) => `Escalated to you: ${rule} in ${room}, unacknowledged for ${min} min`,
     "error.load": "Could not load",
     "error.action": "Could not save",
+    "detail.live": "The room now",
+    "detail.noLive": "No live picture from this camera.",
+    "escalation.waiting": (n) => (n === 1 ? "1 alert escalated to you is still unacknowledged:"
+      : `${n} alerts escalated to you are still unacknowledged:`),
+    "escalation.item": (rule, room, min) => `${rule} in ${room} (${min} min)`,
+    "box.key": (box, fp) => `Recordings and evidence packages of ${box} are signed with key ${fp}`,
+    "box.noKey": "This box has no signing key yet: the recorder makes it when it first runs.",
+    "tab.admin": "Admin",
+    "admin.users": "Users",
+    "admin.role": "Role",
+    "admin.status": "Status",
+    "admin.changed": "Changed",
+    "admin.add": "Add user",
+    "admin.generatedHint": "empty: generate one",
+    "admin.active": "Active",
+    "admin.disabled": "Disabled",
+    "admin.disable": "Disable",
+    "admin.enable": "Enable",
+    "admin.resetPassword": "Reset password",
+    "admin.newPassword": (name) => `New password for ${name} (leave empty to generate one):`,
+    "admin.added": (name) => `Added ${name}.`,
+    "admin.passwordFor": (name, pw) => `Password for ${name}, shown only now: ${pw}`,
+    "admin.passwordSet": (name) => `Password of ${name} changed; their sessions have ended.`,
+    "admin.audit": "Audit log",
+    "admin.actor": "Who",
+    "admin.action": "Action",
+    "admin.target": "On",
+    "admin.detail": "Detail",
+    "admin.chainIntact": (n) => `Hash chain intact (${n} entries).`,
+    "admin.chainBroken": (id) => `Hash chain BROKEN from entry ${id}: the log was altered.`,
+    "admin.box": "This box",
+    "admin.config": "Configuration (read-only; passwords hidden)",
+    "admin.noConfig": "This box runs without a config file.",
   },
   zh: {
     "title": "值班台",
@@ -237,6 +270,38 @@ const STRINGS = {
     "escalation.toYou": (rule, room, min) => `升级给您：${room} ${rule} 已 ${min} 分钟未确认`,
     "error.load": "加载失败",
     "error.action": "保存失败",
+    "detail.live": "实时画面",
+    "detail.noLive": "该摄像机暂无实时画面。",
+    "escalation.waiting": (n) => `有 ${n} 条升级给您的告警仍未确认：`,
+    "escalation.item": (rule, room, min) => `${room} ${rule}（${min} 分钟）`,
+    "box.key": (box, fp) => `${box} 的录像和证据包使用密钥 ${fp} 签名`,
+    "box.noKey": "本机尚无签名密钥：录像服务首次运行时生成。",
+    "tab.admin": "系统管理",
+    "admin.users": "用户",
+    "admin.role": "角色",
+    "admin.status": "状态",
+    "admin.changed": "修改时间",
+    "admin.add": "添加用户",
+    "admin.generatedHint": "留空则自动生成",
+    "admin.active": "启用",
+    "admin.disabled": "已停用",
+    "admin.disable": "停用",
+    "admin.enable": "启用",
+    "admin.resetPassword": "重置密码",
+    "admin.newPassword": (name) => `${name} 的新密码（留空则自动生成）：`,
+    "admin.added": (name) => `已添加 ${name}。`,
+    "admin.passwordFor": (name, pw) => `${name} 的密码（仅显示这一次）：${pw}`,
+    "admin.passwordSet": (name) => `${name} 的密码已修改，其会话已结束。`,
+    "admin.audit": "审计日志",
+    "admin.actor": "操作人",
+    "admin.action": "操作",
+    "admin.target": "对象",
+    "admin.detail": "详情",
+    "admin.chainIntact": (n) => `哈希链完整（${n} 条）。`,
+    "admin.chainBroken": (id) => `哈希链自第 ${id} 条起断裂：日志已被篡改。`,
+    "admin.box": "本机",
+    "admin.config": "配置（只读，密码已隐藏）",
+    "admin.noConfig": "本机未加载配置文件。",
   },
 };
 const LANGUAGES = ["en", "zh"];
@@ -261,9 +326,15 @@ let timers = [];
 
 // ---- talking to the box ------------------------------------------------------------------------
 
+// A refused request body's errors come as a list (FastAPI's validation): name each field and why.
+function describe(detail) {
+  if (!Array.isArray(detail)) return detail;
+  return detail.map((d) => `${(d.loc || []).slice(1).join(".")}: ${d.msg}`).join("; ");
+}
+
 class HttpError extends Error {
   constructor(status, detail, retryAfter) {
-    super(detail || `HTTP ${status}`);
+    super(describe(detail) || `HTTP ${status}`);
     this.status = status;
     this.retryAfter = retryAfter;
   }
@@ -292,6 +363,8 @@ async function api(path, { method = "GET", body } = {}) {
 function showLogin(message) {
   me = null;
   stopLive();
+  if (detailId) closeDetail(); // the next user starts from the list
+  myEscalations.clear();
   el("app-view").hidden = true;
   el("login-view").hidden = false;
   el("login-error").textContent = message || "";
@@ -330,6 +403,9 @@ function enter(session) {
   document.querySelectorAll(".investigator-only").forEach((node) => {
     node.hidden = me.role === "watch_desk";
   });
+  document.querySelectorAll(".admin-only").forEach((node) => {
+    node.hidden = me.role !== "admin";
+  });
   showTab("alerts");
   alerts.clear();
   render();
@@ -337,11 +413,13 @@ function enter(session) {
   loadCustodyOptions();
   loadCustody();
   loadCameras();
+  loadEscalations(); // escalated to this user while they were not logged in
   timers = [setInterval(renderCustody, 1000), setInterval(loadCameras, 10000), setInterval(loadCustody, 30000)];
 }
 
 function stopLive() {
   closeLive();
+  stopDetailLive();
   if (source) source.close();
   source = null;
   timers.forEach(clearInterval);
@@ -406,6 +484,7 @@ function connect() {
     // Still unacknowledged after the box's re-notify interval: sound again, and say so.
     const escalation = JSON.parse(event.data);
     upsert(escalation.alert);
+    if (escalation.notify.includes(me.username)) myEscalations.set(escalation.alert.id, escalation);
     render(escalation.alert.id);
     beep();
     desktopNotice(escalation.alert);
@@ -566,6 +645,7 @@ function render(flashId) {
   const flashed = rows.find((tr) => tr.dataset.id === flashId);
   if (flashed) flashed.classList.add("flash");
   if (detailId && alerts.has(detailId)) renderDetail(alerts.get(detailId), false);
+  renderEscalations();
 }
 
 function notify(message) {
@@ -591,6 +671,7 @@ function closeDetail() {
   el("alert-detail").hidden = true;
   el("detail-clip").removeAttribute("src");
   el("detail-clip").load();
+  stopDetailLive();
   render();
 }
 
@@ -618,6 +699,55 @@ function renderDetail(alert, reloadMedia) {
   video.onerror = () => { video.hidden = true; el("detail-clip-missing").hidden = false; };
   video.src = `/api/alerts/${id}/clip`;
   video.play().catch(() => {}); // muted, so the browser lets it start by itself
+  showDetailLive(alert);
+}
+
+// The alert's room now, beside what was recorded: its camera's live view (MJPEG).
+function showDetailLive(alert) {
+  const img = el("detail-live");
+  const src = `/api/cameras/${encodeURIComponent(alert.camera)}/live`;
+  if (img.getAttribute("src") === src && !img.hidden) return;
+  img.hidden = false;
+  el("detail-live-missing").hidden = true;
+  img.onerror = () => { img.hidden = true; el("detail-live-missing").hidden = false; };
+  img.src = src;
+}
+
+function stopDetailLive() {
+  el("detail-live").removeAttribute("src"); // ends the stream, and the box's connection to the camera
+}
+
+// ---- escalations waiting for this user ---------------------------------------------------------
+
+const myEscalations = new Map(); // alert id -> the escalation that names this user
+
+async function loadEscalations() {
+  try {
+    const pending = await api("/api/escalations?mine=true");
+    pending.forEach((e) => { upsert(e.alert); myEscalations.set(e.alert.id, e); });
+    render();
+    if (pending.length) beep();
+  } catch (err) {
+    if (err.status !== 401) notify(`${t("error.load")}: ${err.message}`);
+  }
+}
+
+// Listed until someone acknowledges the alert (or it is resolved).
+function renderEscalations() {
+  [...myEscalations.keys()].forEach((id) => {
+    if (alerts.get(id)?.state !== "new") myEscalations.delete(id);
+  });
+  const items = [...myEscalations.values()];
+  const box = el("my-escalations");
+  box.hidden = items.length === 0;
+  const now = Date.now() / 1000;
+  box.replaceChildren(document.createTextNode(t("escalation.waiting", items.length)), ...items.map((e) => {
+    const minutes = Math.round((now - e.alert.fired_at_epoch) / 60);
+    const b = button(t("escalation.item", t(`rule.${e.alert.rule}`), e.alert.room, minutes),
+      () => openDetail(e.alert.id), "ghost");
+    b.dataset.id = e.alert.id;
+    return b;
+  }));
 }
 
 // From a minute before the condition began to a minute after it ended (or now): each change of
@@ -920,14 +1050,142 @@ async function holdShown() {
   }
 }
 
+// The key this box signs its index and evidence packages with, to compare with a package's.
+async function loadBoxKey(target) {
+  try {
+    const box = await api("/api/box");
+    el(target).textContent = box.key_fingerprint
+      ? t("box.key", box.box_id || window.location.host, box.key_fingerprint) : t("box.noKey");
+  } catch (err) {
+    el(target).textContent = err.message;
+  }
+}
+
+// ---- admin: users, audit log, configuration ----------------------------------------------------
+
+const ROLES = ["watch_desk", "investigator", "admin"];
+
+function loadAdmin() {
+  const chosen = el("user-role").value || "watch_desk";
+  el("user-role").replaceChildren(...ROLES.map((r) => option(r, t(`role.${r}`))));
+  el("user-role").value = chosen;
+  el("user-password").placeholder = t("admin.generatedHint");
+  loadUsers();
+  loadAudit();
+  loadConfigView();
+  loadBoxKey("admin-box");
+}
+
+async function loadUsers() {
+  try {
+    const users = await api("/api/users");
+    el("user-rows").replaceChildren(...users.map((u) => {
+      const tr = document.createElement("tr");
+      tr.dataset.user = u.username;
+      tr.classList.toggle("resolved", u.disabled);
+      const status = cell("", "status");
+      status.append(u.disabled ? badge(t("admin.disabled"), "state-acknowledged") : badge(t("admin.active"), "state-resolved"));
+      const actions = cell("", "actions");
+      actions.append(
+        button(t(u.disabled ? "admin.enable" : "admin.disable"),
+          () => changeUser(u.username, { disabled: !u.disabled }), "ghost toggle"),
+        button(t("admin.resetPassword"), () => resetPassword(u.username), "ghost reset"));
+      tr.append(cell(u.username), cell(t(`role.${u.role}`)), status,
+        cell(localTime(Date.parse(u.updated_at) / 1000), "time"), actions);
+      return tr;
+    }));
+  } catch (err) {
+    el("user-status").textContent = `${t("error.load")}: ${err.message}`;
+  }
+}
+
+async function submitUser(event) {
+  event.preventDefault();
+  const username = el("user-name").value.trim();
+  el("user-status").textContent = "";
+  try {
+    const made = await api("/api/users", {
+      method: "POST", body: { username, role: el("user-role").value, password: el("user-password").value || null },
+    });
+    el("user-name").value = "";
+    el("user-password").value = "";
+    el("user-status").textContent = made.password ? t("admin.passwordFor", username, made.password) : t("admin.added", username);
+    loadUsers();
+    loadAudit();
+  } catch (err) {
+    el("user-status").textContent = `${t("error.action")}: ${err.message}`;
+  }
+}
+
+async function changeUser(username, change) {
+  el("user-status").textContent = "";
+  try {
+    await api(`/api/users/${encodeURIComponent(username)}`, { method: "PATCH", body: change });
+    loadUsers();
+    loadAudit();
+  } catch (err) {
+    el("user-status").textContent = `${t("error.action")}: ${err.message}`;
+  }
+}
+
+async function resetPassword(username) {
+  const password = window.prompt(t("admin.newPassword", username));
+  if (password === null) return;
+  el("user-status").textContent = "";
+  try {
+    const made = await api(`/api/users/${encodeURIComponent(username)}/password`, {
+      method: "POST", body: { password: password || null },
+    });
+    el("user-status").textContent = made.password ? t("admin.passwordFor", username, made.password)
+      : t("admin.passwordSet", username);
+    loadAudit();
+  } catch (err) {
+    el("user-status").textContent = `${t("error.action")}: ${err.message}`;
+  }
+}
+
+async function loadAudit() {
+  try {
+    const page = await api("/api/audit?limit=200");
+    const chain = el("audit-chain");
+    chain.className = `chain ${page.intact ? "intact" : "broken"}`;
+    chain.textContent = page.intact ? t("admin.chainIntact", page.total) : t("admin.chainBroken", page.first_broken_id);
+    el("audit-rows").replaceChildren(...page.items.map((e) => {
+      const tr = document.createElement("tr");
+      tr.dataset.action = e.action;
+      const detail = Object.keys(e.detail).length ? JSON.stringify(e.detail) : "";
+      tr.append(cell(localTime(Date.parse(e.at) / 1000), "time"), cell(e.actor), cell(e.action),
+        cell(e.target ?? ""), cell(detail, "detail"));
+      return tr;
+    }));
+  } catch (err) {
+    el("audit-chain").textContent = `${t("error.load")}: ${err.message}`;
+  }
+}
+
+async function loadConfigView() {
+  try {
+    el("config-view").textContent = JSON.stringify(await api("/api/config"), null, 2);
+  } catch (err) {
+    el("config-view").textContent = err.status === 404 ? t("admin.noConfig") : err.message;
+  }
+}
+
 // ---- start -------------------------------------------------------------------------------------
 
-const TABS = ["alerts", "custody", "cameras", "recordings"];
+const TABS = ["alerts", "custody", "cameras", "recordings", "admin"];
+let currentTab = "alerts";
 
 function showTab(name) {
+  currentTab = name;
   document.querySelectorAll(".tab").forEach((b) => b.classList.toggle("active", b.dataset.tab === name));
   TABS.forEach((tab) => { el(`tab-${tab}`).hidden = tab !== name; });
   if (name !== "cameras") closeLive();
+  // A live view nobody sees still holds a connection to the camera.
+  if (name !== "alerts") stopDetailLive();
+  else if (detailId && alerts.has(detailId)) showDetailLive(alerts.get(detailId));
+  if (name === "recordings") loadBoxKey("box-key");
+  if (name === "admin") loadAdmin();
   if (name === "recordings" && !el("rec-camera").options.length) {
     loadRecordingCameras().catch((err) => { el("rec-status").textContent = err.message; });
   }
@@ -947,6 +1205,8 @@ function translatePage() {
     renderCustody();
     loadCustodyOptions();
     loadCameras();
+    if (currentTab === "admin") loadAdmin();
+    if (currentTab === "recordings") loadBoxKey("box-key");
   }
 }
 
@@ -977,6 +1237,7 @@ async function start() {
   el("rec-export").addEventListener("click", exportShown);
   el("rec-hold").addEventListener("click", holdShown);
   el("live-close").addEventListener("click", closeLive);
+  el("user-form").addEventListener("submit", submitUser);
 
   // A page reloaded within a session carries on; otherwise, the login form.
   try {

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import Engine, ForeignKey, Index, String, Text, delete, func, select, update
 from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
-from custodywatch.store.db import for_writing
+from custodywatch.store.db import for_writing, serialize_writers
 from custodywatch.store.models import ACTOR_LENGTH, Base
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
@@ -210,6 +210,7 @@ class AccountStore:
         check_password(password)
         now = self._clock()
         with self._writes.begin() as db:
+            serialize_writers(db, UserRow.__tablename__)  # two adds of one name: the second is told
             if db.scalar(select(UserRow.id).where(UserRow.username == username)) is not None:
                 raise UserExists(username)
             row = UserRow(username=username, role=role.value, password_hash=hash_password(password),
@@ -327,8 +328,10 @@ class AuditLog:
         self._clock = clock
 
     def append(self, actor: str, action: str, target: str | None = None, **detail: Any) -> AuditEntry:
-        # The write lock is taken at BEGIN, so two writers cannot chain onto the same previous entry.
+        # Only one writer at a time (BEGIN IMMEDIATE on SQLite, the table lock on PostgreSQL), so two
+        # writers cannot chain onto the same previous entry.
         with self._writes.begin() as db:
+            serialize_writers(db, AuditRow.__tablename__)
             last = db.scalars(select(AuditRow.hash).order_by(AuditRow.id.desc()).limit(1)).first()
             prev = last or GENESIS
             at = self._clock()

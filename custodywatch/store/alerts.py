@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from custodywatch.rules.events import AlertEvent
 from custodywatch.store.db import for_writing
+from custodywatch.store.feed import queue_alert_change
 from custodywatch.store.models import Alert, AlertHistory
+from custodywatch.store.outbox import record_alert
 from custodywatch.store.views import AlertChange, AlertCount, AlertPage, AlertState, AlertView
 from custodywatch.vocabulary import RuleId, Severity
 
@@ -49,7 +51,8 @@ class AlertStore:
     def apply(self, event: AlertEvent) -> AlertView:
         """Record a rule event. Applying an event that is already recorded changes nothing."""
         with self._writes.begin() as session:
-            alert = session.get(Alert, event.alert_id)
+            alert = session.get(Alert, event.alert_id, with_for_update=True)
+            known = 0 if alert is None else len(alert.history)
             if event.kind == "fired":
                 if alert is None:
                     alert = self._insert(session, event)
@@ -59,6 +62,9 @@ class AlertStore:
                 self._escalate(alert, event)
             else:
                 self._end(alert, event)
+            if len(alert.history) > known:  # a replayed event changes nothing, so is not pushed again
+                queue_alert_change(session, self._box_id, alert.id, event.kind, self._clock())
+                record_alert(session, alert, self._clock())
             return AlertView.model_validate(alert)
 
     def _insert(self, session: Session, event: AlertEvent) -> Alert:
@@ -100,7 +106,7 @@ class AlertStore:
 
     def acknowledge(self, alert_id: str, by: str) -> AlertView:
         with self._writes.begin() as session:
-            alert = _require(session, alert_id)
+            alert = _require(session, alert_id, for_update=True)
             if alert.state != AlertState.NEW:
                 raise InvalidTransition(
                     f"alert {alert_id!r} is {alert.state}; only a new alert can be acknowledged"
@@ -111,6 +117,8 @@ class AlertStore:
             alert.acknowledged_at = now
             alert.updated_at = now
             alert.history.append(_entry(AlertChange.ACKNOWLEDGED, now, alert.severity, actor=by))
+            queue_alert_change(session, self._box_id, alert_id, AlertChange.ACKNOWLEDGED.value, now)
+            record_alert(session, alert, now)
             return AlertView.model_validate(alert)
 
     def resolve(
@@ -119,7 +127,7 @@ class AlertStore:
         """Close the workflow. While the condition still holds, the operator must say why."""
         comment = comment.strip()
         with self._writes.begin() as session:
-            alert = _require(session, alert_id)
+            alert = _require(session, alert_id, for_update=True)
             if alert.state == AlertState.RESOLVED:
                 raise InvalidTransition(f"alert {alert_id!r} is already resolved")
             if alert.active and not comment:
@@ -134,6 +142,8 @@ class AlertStore:
             alert.history.append(
                 _entry(AlertChange.RESOLVED, now, alert.severity, actor=by, comment=comment or None)
             )
+            queue_alert_change(session, self._box_id, alert_id, AlertChange.RESOLVED.value, now)
+            record_alert(session, alert, now)
             return AlertView.model_validate(alert)
 
     # ---- reading -------------------------------------------------------------------------------
@@ -166,11 +176,13 @@ class AlertStore:
         until: datetime | None = None,
         limit: int = 100,
         offset: int = 0,
+        site: str | None = None,
+        box: str | None = None,
     ) -> AlertPage:
         """Alerts newest first; `since` (inclusive) and `until` (exclusive) bound the fire time."""
         where: list[ColumnElement[bool]] = []
         for column, value in ((Alert.room, room), (Alert.rule, rule), (Alert.severity, severity),
-                              (Alert.state, state)):
+                              (Alert.state, state), (Alert.site_id, site), (Alert.box_id, box)):
             if value is not None:
                 where.append(column == value)
         if active is not None:
@@ -189,8 +201,11 @@ class AlertStore:
         return AlertPage(items=items, total=total, limit=limit, offset=offset)
 
 
-def _require(session: Session, alert_id: str) -> Alert:
-    alert = session.get(Alert, alert_id)
+def _require(session: Session, alert_id: str, *, for_update: bool = False) -> Alert:
+    # A writer locks the row (PostgreSQL; SQLite has one writer anyway) so that it checks the state
+    # another writer's commit left, not the one it read before: two operators acknowledging at once
+    # get one acknowledgement and one refusal, never two history entries.
+    alert = session.get(Alert, alert_id, with_for_update=True if for_update else None)
     if alert is None:
         raise AlertNotFound(alert_id)
     return alert

@@ -2,7 +2,8 @@
 
 SQLite is the single-box default: WAL so the API reads while analytics writes, a busy timeout so
 two processes wait for each other instead of failing, and foreign keys enforced. PostgreSQL (many
-boxes) needs none of this and gets a plain engine.
+boxes) needs none of this and gets a plain engine on the psycopg 3 driver; where SQLite's single
+writer made a read-then-write correct, PostgreSQL writers take a lock (see serialize_writers).
 """
 from __future__ import annotations
 
@@ -11,19 +12,27 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
 
 ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
 BUSY_TIMEOUT_MS = 5000
+# An unreachable server fails a connection after this long instead of the OS's minutes-long timeout.
+PG_CONNECT_TIMEOUT_S = 10
+# pg_advisory_xact_lock key that makes concurrent migrations of one database run one after another.
+PG_MIGRATION_LOCK = 0x637573746F6479  # "custody"
 
 # Execution option read by the SQLite "begin" hook; see for_writing().
 _BEGIN_MODE = "custodywatch_sqlite_begin"
 
 
 def make_engine(url: str) -> Engine:
-    parsed = make_url(url)
+    parsed = postgres_driver(make_url(url))
+    if parsed.get_backend_name() == "postgresql":
+        connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": PG_CONNECT_TIMEOUT_S}
+        return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(parsed, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
@@ -32,6 +41,14 @@ def make_engine(url: str) -> Engine:
     event.listen(engine, "connect", _configure_sqlite)
     event.listen(engine, "begin", _begin_sqlite_transaction)
     return engine
+
+
+def postgres_driver(url: URL) -> URL:
+    """A plain postgresql:// URL on psycopg 3, the driver installed (SQLAlchemy's default for it is
+    psycopg2)."""
+    if url.drivername in ("postgresql", "postgres"):
+        return url.set(drivername="postgresql+psycopg")
+    return url
 
 
 def for_writing(engine: Engine) -> Engine:
@@ -44,10 +61,26 @@ def for_writing(engine: Engine) -> Engine:
     return engine.execution_options(**{_BEGIN_MODE: "IMMEDIATE"})
 
 
+def serialize_writers(session: Session, table: str) -> None:
+    """Make this transaction the only writer of `table` until it ends.
+
+    A write that reads first (the last hash of a chain, whether a row exists) is correct on SQLite
+    because for_writing's BEGIN IMMEDIATE admits one writer to the whole database at a time.
+    PostgreSQL admits many, so there the table's EXCLUSIVE lock is taken: other writers of the
+    table wait for this commit and then read what it wrote; plain readers never wait.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f'LOCK TABLE "{table}" IN EXCLUSIVE MODE'))
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision; a no-op when it is already there."""
     config = AlembicConfig(str(ALEMBIC_INI))
     with for_writing(engine).begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # PostgreSQL's DDL is transactional but not serialised: two services starting at once
+            # would both create the tables. The second waits here and then finds nothing to do.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "heads")  # recorder and rules revisions branch from 0001
 

@@ -20,8 +20,9 @@ from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
 from custodywatch.rules.custody import CustodyRecord
 from custodywatch.rules.engine import RoomCounts
-from custodywatch.store.db import for_writing
+from custodywatch.store.db import for_writing, serialize_writers
 from custodywatch.store.models import ID_LENGTH, Base
+from custodywatch.store.outbox import record_custody
 from custodywatch.vocabulary import Role
 
 SCOPE_LENGTH = 64
@@ -78,6 +79,7 @@ class RulesStateStore:
         """Replace the state of each scope given, in one transaction."""
         now = self._clock()
         with self._writes.begin() as session:
+            serialize_writers(session, RuleStateRow.__tablename__)  # merge reads, then inserts or updates
             for scope, state in states.items():
                 session.merge(RuleStateRow(scope=scope, state=json.dumps(state), saved_at=now))
 
@@ -114,6 +116,7 @@ class RulesStateStore:
         """Add a record, or update the one with the same person and check-in (release, extension)."""
         now = self._clock()
         with self._writes.begin() as session:
+            serialize_writers(session, CustodyRecordRow.__tablename__)  # the same record entered twice
             row = session.scalars(select(CustodyRecordRow).where(
                 CustodyRecordRow.person == record.person,
                 CustodyRecordRow.check_in == record.check_in)).first()
@@ -122,6 +125,7 @@ class RulesStateStore:
                 session.add(row)
             row.room, row.legal_basis, row.extended = record.room, record.legal_basis, record.extended
             row.release, row.updated_at = record.release, now
+            record_custody(session, row)
 
     def custody_records(self, open_since: float = float("-inf")) -> list[CustodyRecord]:
         """Records still open, or released at or after `open_since`, in check-in order."""

@@ -113,3 +113,55 @@ def test_clip_of_something_that_is_not_an_archive_is_exit_2(tmp_path: Path,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["clip", str(tmp_path), "--start", "0", "--end", "1", "-o", str(tmp_path / "c.mp4")]) == 2
     assert f"{tmp_path}: not an archive directory" in capsys.readouterr().err
+
+
+def test_an_alert_snapshot_outlines_the_people_analytics_saw_in_their_role_colours(
+        rtsp_archive: Path, tmp_path: Path) -> None:
+    import cv2
+    import numpy as np
+
+    from custodywatch.config import RecorderConfig
+    from custodywatch.recorder.alert_clips import AlertClipper
+    from custodywatch.recorder.index import ArchiveIndex
+    from custodywatch.recorder.snapshot_boxes import ROLE_COLOURS, line_width
+    from custodywatch.rules.events import AlertEvent
+    from custodywatch.rules.person_boxes import PersonBox
+    from custodywatch.store.alert_boxes import AlertBoxStore
+    from custodywatch.store.alerts import AlertStore
+    from custodywatch.store.db import make_engine, migrate
+    from custodywatch.vocabulary import RuleId, Severity
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'custodywatch.db'}")
+    migrate(engine)
+    first = segments(rtsp_archive)[0]
+    fired = first.start + 1.8
+    AlertStore(engine, "site", "box1").apply(AlertEvent(
+        "fired", "a-boxes", RuleId.SINGLE_OFFICER, "interrogation-1", first.camera, Severity.ALARM, fired - 1,
+        fired))
+    detainee = PersonBox(0.55, 0.30, 0.90, 0.90, "detainee", "detainee_seat")
+    officer = PersonBox(0.10, 0.20, 0.40, 0.80, "officer", "officer_area")
+    AlertBoxStore(engine).save("a-boxes", first.camera, fired - 0.1, [detainee, officer])
+
+    clips = tmp_path / "clips"
+    AlertClipper(engine, ArchiveIndex(rtsp_archive), clips, RecorderConfig(pre_roll_s=0.5, post_roll_s=1)
+                 ).poll(fired + 60)
+    boxed = cv2.imread(str(clips / "a-boxes" / "snapshot.jpg")).astype(int)
+    # The same frame without boxes: the clip starts 1.5 s before the fire time (pre-roll 0.5 s).
+    plain_jpeg = snapshot(clips / "a-boxes" / "first.mp4", 1.5, tmp_path / "plain.jpg")
+    plain = cv2.imread(str(plain_jpeg)).astype(int)
+    assert boxed.shape == plain.shape == (360, 640, 3)
+    h, w = boxed.shape[:2]
+    half = line_width(boxed) // 2
+    for box in (detainee, officer):
+        x1, y1, x2, y2 = (round(box.x1 * (w - 1)), round(box.y1 * (h - 1)),
+                          round(box.x2 * (w - 1)), round(box.y2 * (h - 1)))
+        colour = np.array(ROLE_COLOURS[box.role])
+        mid_y, mid_x = (y1 + y2) // 2, (x1 + x2) // 2
+        # On each side of the outline, at the stored coordinates: the role's colour (JPEG-close).
+        for y, x in ((mid_y, x1), (mid_y, x2), (y2, mid_x)):
+            assert np.abs(boxed[y, x] - colour).max() < 60, (box.role, y, x, boxed[y, x])
+        # Beyond the outline and inside the box, the picture is as recorded.
+        for y, x in ((mid_y, x1 - half - 6), (mid_y, x2 + half + 6), (mid_y, mid_x)):
+            assert np.abs(boxed[y, x] - plain[y, x]).max() < 30, (box.role, y, x)
+    assert np.abs(boxed - plain).max() > 100, "the boxes are drawn"
+    engine.dispose()

@@ -15,6 +15,7 @@ from custodywatch.rules.custody import CustodyRecord
 from custodywatch.rules.engine import RuleEngine
 from custodywatch.rules.events import AlertEvent
 from custodywatch.rules.motion import MOTION_KEY
+from custodywatch.store.alert_boxes import AlertBoxStore
 from custodywatch.store.alerts import AlertStore
 from custodywatch.store.db import make_engine, migrate
 from custodywatch.store.rules_state import RulesStateStore
@@ -60,7 +61,8 @@ class Service:
         state = RulesStateStore(self.db)
         for record in RECORDS:  # what the API writes when the desk books someone in
             state.put_custody(record)
-        self.rules = LiveRules(cfg, AlertStore(self.db, "site", "box1", clock=lambda: 0.0), state, now)
+        self.rules = LiveRules(cfg, AlertStore(self.db, "site", "box1", clock=lambda: 0.0), state, now,
+                               boxes=AlertBoxStore(self.db))
 
     def frame(self, t: float, index: int) -> list[AlertEvent]:
         self.rules.frame(FrameDetections("cam-h", t, index, SIZE, detections(t)))
@@ -127,6 +129,23 @@ def test_room_counts_are_stored_for_the_timeline(tmp_path):
     got = [(c.at, c.counts[Role.DETAINEE], c.counts[Role.GUARD]) for c in store.room_counts("hold-1")]
     assert got == [(0.5, 1, 1), (20.5, 2, 1), (29.5, 2, 0), (100.5, 2, 1)]
     assert [c.at for c in store.room_counts("hold-1", since=25.0, until=70.0)] == [20.5, 29.5]
+    db.dispose()
+
+
+def test_an_alert_keeps_the_people_of_its_fire_time_frame_for_its_snapshot(tmp_path, uninterrupted):
+    run(tmp_path, "boxes", None, 0.0, end=100.0)
+    db = make_engine(f"sqlite:///{tmp_path / 'boxes' / 'custodywatch.db'}")
+    absent = next(e for e in uninterrupted if e[2] == "guard_absent")
+    seen = AlertBoxStore(db).get(absent[5])
+    assert seen is not None and (seen.camera, seen.at) == ("cam-h", 89.5)  # the frame at the fire time
+    w, h = SIZE
+    # Both detainees, boxed where the detector saw them, as the holding room's zones made them;
+    # the guard had left.
+    boxes = sorted(seen.boxes, key=lambda b: b.x1)
+    assert [(b.role, b.zone) for b in boxes] == [("detainee", "detainee_area")] * 2
+    assert [(b.x1, b.y1, b.x2, b.y2) for b in boxes] == [
+        pytest.approx((500 / w, 150 / h, 560 / w, 330 / h), abs=1e-4),
+        pytest.approx((580 / w, 150 / h, 630 / w, 330 / h), abs=1e-4)]
     db.dispose()
 
 

@@ -1,9 +1,12 @@
 """What a copy of the database gives away: neither passwords nor usable session tokens."""
 from __future__ import annotations
 
+import threading
+
 from sqlalchemy import Engine, text
 
 from custodywatch.store.accounts import AccountStore, AuditLog, Role, hash_password, verify_password
+from custodywatch.store.db import make_engine
 
 
 def test_passwords_are_salted_scrypt_hashes_that_verify(engine: Engine) -> None:
@@ -37,3 +40,34 @@ def test_the_audit_chain_verifies_until_an_entry_is_deleted(engine: Engine) -> N
     broken = audit.verify()
     assert broken is not None
     assert [e.action for e in audit.entries()[0] if e.id == broken] == ["export_start"]
+
+
+def test_two_processes_appending_at_once_keep_one_unbroken_chain(engine: Engine, db_url: str) -> None:
+    # The API and a `custodywatch user` command each write the log through their own engine.
+    other_engine = make_engine(db_url)
+    writers = [AuditLog(engine), AuditLog(other_engine)]
+    start = threading.Barrier(len(writers), timeout=10)
+    errors: list[BaseException] = []
+    n = 25
+
+    def append_all(audit: AuditLog, actor: str) -> None:
+        try:
+            start.wait()
+            for i in range(n):
+                audit.append(actor, "view_clip", f"a{i}")
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=append_all, args=(w, f"op{k}")) for k, w in enumerate(writers)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    finally:
+        other_engine.dispose()
+    assert errors == []
+    entries, total = writers[0].entries(limit=1000)
+    assert total == 2 * n
+    assert len({e.prev for e in entries}) == 2 * n, "no two entries chain onto the same one"
+    assert writers[0].verify() is None

@@ -3,7 +3,6 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 from functools import partial
-from pathlib import Path
 
 import pytest
 from alert_samples import T0, FakeClock, alert_event
@@ -220,12 +219,12 @@ def test_counts_group_alerts_for_metrics(six_alerts: AlertStore) -> None:
     assert sum(counts.values()) == 6
 
 
-def test_two_writers_on_one_file_wait_for_each_other_instead_of_failing(
-    engine: Engine, db_path: Path
+def test_two_writers_on_one_database_wait_for_each_other_instead_of_failing(
+    engine: Engine, db_url: str
 ) -> None:
     # As on the box: the analytics process applies rule events while the API acknowledges,
-    # each with its own engine on the same SQLite file.
-    other_engine = make_engine(f"sqlite:///{db_path}")
+    # each with its own engine on the same database.
+    other_engine = make_engine(db_url)
     analytics = AlertStore(other_engine, "zh-center", "box1")
     api = AlertStore(engine, "zh-center", "box1")
     n = 40
@@ -243,7 +242,7 @@ def test_two_writers_on_one_file_wait_for_each_other_instead_of_failing(
     writer.start()
     acknowledged: set[str] = set()
     try:
-        while writer.is_alive() or len(acknowledged) < n:
+        while (writer.is_alive() or len(acknowledged) < n) and not errors:
             for alert in api.list(state=AlertState.NEW, limit=n).items:
                 api.acknowledge(alert.id, "op")
                 acknowledged.add(alert.id)
@@ -252,3 +251,44 @@ def test_two_writers_on_one_file_wait_for_each_other_instead_of_failing(
         other_engine.dispose()
     assert errors == []
     assert api.list(state=AlertState.ACKNOWLEDGED, active=False).total == n
+
+
+def test_two_operators_acknowledging_at_once_get_one_acknowledgement_each_alert(
+    store: AlertStore, engine: Engine, db_url: str
+) -> None:
+    # Two watch desks (two API processes) click "acknowledge" on the same alerts at the same time.
+    n = 20
+    for i in range(n):
+        store.apply(alert_event("fired", f"x{i}", at=T0 + i))
+    other_engine = make_engine(db_url)
+    desks = {"op-a": AlertStore(engine, "zh-center", "box1"),
+             "op-b": AlertStore(other_engine, "zh-center", "box1")}
+    start = threading.Barrier(len(desks), timeout=10)
+    won: dict[str, list[str]] = {name: [] for name in desks}
+    errors: list[BaseException] = []
+
+    def acknowledge_all(name: str) -> None:
+        try:
+            start.wait()
+            for i in range(n):
+                try:
+                    desks[name].acknowledge(f"x{i}", name)
+                    won[name].append(f"x{i}")
+                except InvalidTransition:
+                    pass
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=acknowledge_all, args=(name,)) for name in desks]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    finally:
+        other_engine.dispose()
+    assert errors == []
+    assert sorted(won["op-a"] + won["op-b"]) == sorted(f"x{i}" for i in range(n))
+    for alert in store.list(limit=n).items:
+        acks = [h.actor for h in alert.history if h.kind == AlertChange.ACKNOWLEDGED]
+        assert acks == [alert.acknowledged_by], alert.id

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -14,12 +15,13 @@ from custodywatch.store.db import make_engine, migrate
 from custodywatch.store.models import Base
 
 
-def test_migrate_creates_the_schema_of_the_models_on_a_fresh_file(tmp_path: Path) -> None:
-    db_path = tmp_path / "new" / "dir" / "custodywatch.db"
-    engine = make_engine(f"sqlite:///{db_path}")
+def test_migrate_creates_the_schema_of_the_models_on_an_empty_database(
+    backend: str, db_url: str, db_path: Path
+) -> None:
+    engine = make_engine(db_url)  # on SQLite, db_path's directory does not exist yet
     try:
         migrate(engine)
-        assert db_path.is_file()
+        assert backend != "sqlite" or db_path.is_file()
         assert {"alerts", "alert_history", "alembic_version"} <= set(inspect(engine).get_table_names())
         with engine.connect() as connection:
             assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
@@ -32,9 +34,9 @@ def test_migrate_again_is_a_no_op_that_keeps_the_data(engine: Engine) -> None:
         connection.execute(text(
             "INSERT INTO alerts (id, site_id, box_id, rule, room, camera, severity, detail, active, "
             "condition_started_at, fired_at, state, false_positive, created_at, updated_at) "
-            "VALUES ('a1', 's', 'b', 'video_loss', 'r', 'c', 'alarm', '', 1, 1, 2, 'new', 0, 3, 3)"
-        ))
-        # One row per head: the recorder's and the rules' revisions both branch from 0001.
+            "VALUES ('a1', 's', 'b', 'video_loss', 'r', 'c', 'alarm', '', :yes, 1, 2, 'new', :no, 3, 3)"
+        ), {"yes": True, "no": False})
+        # One row per head: several revisions branch from earlier ones.
         heads = sorted(connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all())
 
     migrate(engine)
@@ -45,6 +47,34 @@ def test_migrate_again_is_a_no_op_that_keeps_the_data(engine: Engine) -> None:
         assert connection.execute(text("SELECT id FROM alerts")).scalars().all() == ["a1"]
 
 
+def test_two_services_migrating_an_empty_database_at_once_both_succeed(db_url: str) -> None:
+    # The API and a `custodywatch user add` started together on a new database.
+    engines = [make_engine(db_url) for _ in range(2)]
+    start = threading.Barrier(2, timeout=10)
+    errors: list[BaseException] = []
+
+    def run(engine: Engine) -> None:
+        try:
+            start.wait()
+            migrate(engine)
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(e,)) for e in engines]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert errors == []
+        with engines[0].connect() as connection:
+            assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+    finally:
+        for e in engines:
+            e.dispose()
+
+
+@pytest.mark.usefixtures("sqlite_only")
 def test_sqlite_runs_in_wal_mode_with_busy_timeout(engine: Engine, db_path: Path) -> None:
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
