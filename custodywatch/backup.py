@@ -82,7 +82,7 @@ def backup(out: Path, database_url: str, config_file: Path | None) -> BackupRepo
                 tar.add(f, arcname=str(f.relative_to(stage)))
         partial.chmod(0o600)  # it holds the private signing key
         partial.replace(out)
-    return BackupReport(out, list(manifest["files"]), redact_url(database_url))  # type: ignore[arg-type]
+    return BackupReport(out, list(manifest["files"]), redact_url(database_url))
 
 
 def restore(archive: Path, database_url: str, config_to: Path | None = None,
