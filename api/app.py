@@ -21,6 +21,7 @@ from custodywatch.api.routers.audit import router as audit_router
 from custodywatch.api.routers.auth import router as auth_router
 from custodywatch.api.routers.box import router as box_router
 from custodywatch.api.routers.cameras import router as cameras_router
+from custodywatch.api.routers.central import router as central_router
 from custodywatch.api.routers.clips import router as clips_router
 from custodywatch.api.routers.config import router as config_router
 from custodywatch.api.routers.custody import router as custody_router
@@ -34,9 +35,11 @@ from custodywatch.api.routers.metrics import router as metrics_router
 from custodywatch.api.routers.pages import STATIC_DIR
 from custodywatch.api.routers.pages import router as pages_router
 from custodywatch.api.routers.recordings import router as recordings_router
+from custodywatch.api.routers.reports import router as reports_router
 from custodywatch.api.routers.rooms import router as rooms_router
 from custodywatch.api.routers.users import router as users_router
 from custodywatch.api.schemas import HealthReport
+from custodywatch.api.schemas_box_health import BoxHealthReport
 from custodywatch.api.throttle import LoginThrottle
 from custodywatch.config import Config
 from custodywatch.pipeline.health import PipelineFigures
@@ -46,8 +49,8 @@ from custodywatch.store.rules_state import RulesStateStore
 
 ROUTERS = (auth_router, clips_router, alerts_router, events_router, cameras_router, custody_router,
            rooms_router, recordings_router, holds_router, exports_router, users_router, audit_router,
-           config_router, box_router, escalations_router, maintenance_router, health_router, metrics_router,
-           pages_router)
+           config_router, box_router, escalations_router, maintenance_router, reports_router, central_router,
+           health_router, metrics_router, pages_router)
 
 
 def api_only_health() -> HealthReport:
@@ -70,12 +73,14 @@ def create_app(
     throttle: LoginThrottle | None = None,
     escalator: Escalator | None = None,
     mqtt: MqttPublisher | None = None,
+    box_health: Callable[[], BoxHealthReport | None] | None = None,
 ) -> FastAPI:
     """`engine` is the store's database (accounts, audit, custody); `bridge`, when given, runs for
     the app's lifetime on the server's event loop; `pipeline` gives the live per-camera figures for
     /metrics; `config` names the rooms, cameras and custody limits; `data_dir` holds the recorder's
     clips and keys, and `archive_dir` its archive (default `data_dir/archive`); `escalator`
-    re-announces unacknowledged alerts; `mqtt` publishes alerts and camera health to a broker."""
+    re-announces unacknowledged alerts; `mqtt` publishes alerts and camera health to a broker;
+    `box_health` gives the box's own latest health report (/healthz, /metrics, the live feed)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -96,8 +101,8 @@ def create_app(
         store=store,
         engine=engine,
         hub=events,
-        health=health or api_only_health,
-        metrics=build_registry(store, events, pipeline, mqtt),
+        health=_with_box_health(health or api_only_health, box_health),
+        metrics=build_registry(store, events, pipeline, mqtt, box_health),
         accounts=AccountStore(engine),
         audit=AuditLog(engine),
         throttle=throttle or LoginThrottle(),
@@ -114,6 +119,17 @@ def create_app(
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+def _with_box_health(health: Callable[[], HealthReport],
+                     box: Callable[[], BoxHealthReport | None] | None) -> Callable[[], HealthReport]:
+    if box is None:
+        return health
+
+    def report() -> HealthReport:
+        return health().model_copy(update={"box": box()})
+
+    return report
 
 
 async def _not_found(_request: Request, exc: Exception) -> JSONResponse:

@@ -57,7 +57,8 @@ class BoxClient:
             try:
                 response = await self._client.send(request, stream=True)
             except httpx.HTTPError as exc:
-                raise BoxUnreachable(f"box {self.name} at {self.link.url}: {type(exc).__name__}: {exc}") from None
+                raise BoxUnreachable(f"box {self.name} at {self.link.url}: "
+                                     f"{type(exc).__name__}: {exc}") from None
             if response.status_code == httpx.codes.UNAUTHORIZED and attempt == 0:
                 await response.aclose()
                 continue

@@ -38,11 +38,19 @@ log = logging.getLogger(__name__)
 ALERT = "alert"
 HEALTH = "health"
 RESET = "reset"
+RECORDER_ALARM = "recorder_alarm"
 HEALTH_POLL_S = 2.0
 # How often the bridge looks for alert changes committed but not pushed (a lost nudge, a restart).
 QUEUED_POLL_S = 1.0
 # How many pushed events the journal keeps beyond the replay buffer's.
 JOURNAL_KEEP_FACTOR = 10
+
+
+class RecorderAlarm(BaseModel):
+    """The data of a `recorder_alarm` event: what the recorder cannot do, and since when (epoch s)."""
+
+    message: str
+    at: float
 
 
 @dataclass(frozen=True)
@@ -294,6 +302,12 @@ class ZmqEventBridge:
                 report = HealthReport.model_validate({k: v for k, v in message.items() if k != "type"})
                 if self._on_health is not None:
                     self._on_health(report)
+            elif kind == RECORDER_ALARM:
+                # The recorder cannot keep its archive within bounds (the disk quota cannot be met
+                # without protected footage): every open page must hear of it.
+                alarm = RecorderAlarm(message=str(message["message"]), at=float(message["at"]))
+                log.error("recorder alarm: %s", alarm.message)
+                await self._hub.publish_durably(RECORDER_ALARM, alarm)
             else:
                 log.warning("ignoring a message of unknown type %r", kind)
         except (ValueError, KeyError, TypeError) as exc:
@@ -324,7 +338,8 @@ class ZmqEventBridge:
 def _health_state(report: HealthReport) -> tuple[object, ...]:
     # What a watch desk must hear about at once; frame rates change all the time and are polled.
     return (tuple(sorted(report.processes.items())), tuple(report.down),
-            tuple(sorted((cam, h.connected) for cam, h in report.cameras.items())))
+            tuple(sorted((cam, h.connected) for cam, h in report.cameras.items())),
+            () if report.box is None else tuple(report.box.raised()))
 
 
 @contextlib.asynccontextmanager

@@ -9,6 +9,7 @@ from prometheus_client.registry import Collector
 
 from custodywatch.api.events import EventHub
 from custodywatch.api.mqtt_publisher import MqttPublisher
+from custodywatch.api.schemas_box_health import BoxHealthReport
 from custodywatch.pipeline.health import PipelineFigures
 from custodywatch.store.alerts import AlertStore
 
@@ -109,11 +110,57 @@ class MqttCollector(Collector):
         yield from (connected, queued, dropped)
 
 
+class BoxHealthCollector(Collector):
+    """The box's own figures (custodywatch/box_health.py), from the latest sample at scrape time."""
+
+    def __init__(self, report: Callable[[], BoxHealthReport | None]):
+        self._report = report
+
+    def collect(self) -> Iterator[Metric]:
+        report = self._report()
+        if report is None:
+            return
+
+        def gauge(name: str, doc: str, value: float | None,
+                  labels: list[str] | None = None) -> GaugeMetricFamily:
+            family = GaugeMetricFamily(f"custodywatch_box_{name}", doc, labels=labels or [])
+            if value is not None and not labels:
+                family.add_metric([], value)
+            return family
+
+        yield gauge("disk_free_bytes", "Free space on the archive's file system.", report.disk_free_bytes)
+        yield gauge("disk_total_bytes", "Size of the archive's file system.", report.disk_total_bytes)
+        yield gauge("archive_write_bytes_per_second", "The archive's growth over the last hour.",
+                    report.archive_write_bytes_per_s)
+        yield gauge("archive_days_left", "Days until the archive's disk is full at the current rate.",
+                    report.days_left)
+        yield gauge("cpu_percent", "CPU in use, all cores.", report.cpu_percent)
+        yield gauge("memory_percent", "Memory in use.", report.memory_percent)
+        yield gauge("clock_offset_seconds", "Box clock minus its time source's (chrony).",
+                    report.clock_offset_s)
+        yield gauge("clock_synchronized", "1 when the time source says the clock is synchronised.",
+                    None if report.clock_synchronized is None else float(report.clock_synchronized))
+        drift = gauge("camera_clock_drift_seconds", "A camera's stream clock ahead of the box's.", None,
+                      ["camera"])
+        for camera, value in sorted(report.camera_drift_s.items()):
+            if value is not None:
+                drift.add_metric([camera], value)
+        yield drift
+        raised = gauge("health_check_raised", "1 while a box health check is past its limit.", None,
+                       ["check", "severity"])
+        for check in report.checks:
+            raised.add_metric([check.check, check.severity.value], float(check.raised))
+        yield raised
+
+
 def build_registry(store: AlertStore, hub: EventHub,
                    pipeline: Callable[[], PipelineFigures] | None = None,
-                   mqtt: MqttPublisher | None = None) -> CollectorRegistry:
+                   mqtt: MqttPublisher | None = None,
+                   box: Callable[[], BoxHealthReport | None] | None = None) -> CollectorRegistry:
     registry = CollectorRegistry()
     registry.register(StoredAlertsCollector(store))
+    if box is not None:
+        registry.register(BoxHealthCollector(box))
     if pipeline is not None:
         registry.register(PipelineCollector(pipeline))
     if mqtt is not None:

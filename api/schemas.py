@@ -5,6 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, computed_field
 
+from custodywatch.api.schemas_box_health import BoxHealthReport
 from custodywatch.store.views import AlertChange, AlertState, AlertView, UtcDatetime
 from custodywatch.vocabulary import RuleId, Severity
 
@@ -50,6 +51,9 @@ class CameraHealth(BaseModel):
     dropped: int = Field(ge=0, description="Frames dropped since the reader started.")
     last_frame_at: UtcDatetime | None = None
     reconnects: int = Field(0, ge=0)
+    corrupt_frames: int = Field(0, ge=0, description=(
+        "Frames that arrived damaged (garbage or missing data, concealed by the decoder) since the "
+        "reader started."))
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -78,6 +82,9 @@ class HealthReport(BaseModel):
         "running, until the service is restarted."))
     restarts: dict[str, int] = Field(default_factory=dict, description="Restarts of each process so far.")
     forwarding: ForwardingHealth | None = None
+    box: BoxHealthReport | None = Field(None, description=(
+        "The box itself: disk, write rate and days of archive left, CPU, memory, clock offset, "
+        "camera clock drift, each against its configured limit. It sets `severity`, not `healthy`."))
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -87,7 +94,9 @@ class HealthReport(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def severity(self) -> Literal["ok", "warning", "alarm"]:
-        """`alarm`: a process is down and needs a person; `warning`: one is being restarted."""
-        if self.down:
+        """`alarm`: a process is down and needs a person; `warning`: one is being restarted. A raised
+        box health check (`box.checks`) raises it to that check's level."""
+        box = "ok" if self.box is None else self.box.severity
+        if self.down or box == "alarm":
             return "alarm"
-        return "ok" if self.healthy else "warning"
+        return "ok" if self.healthy and box == "ok" else "warning"

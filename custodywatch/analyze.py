@@ -8,14 +8,14 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from custodywatch.config import Config
 from custodywatch.models.detector import Detector
-from custodywatch.pipeline.source import estimate_frames, read_frames
+from custodywatch.pipeline.source import Frame, estimate_frames, read_frames
 from custodywatch.rules.camera import CameraAnalyzer
 from custodywatch.rules.custody import CustodyRecord
 from custodywatch.rules.engine import RuleEngine
@@ -62,8 +62,9 @@ def alert_lines(events: list[AlertEvent]) -> list[AlertLine]:
 
 
 class ProgressBar:
-    def __init__(self, total: int | None, out: TextIO = sys.stderr, every_s: float = 0.5):
-        self.total, self.out, self.every_s = total, out, every_s
+    def __init__(self, total: int | None, out: TextIO | None = None, every_s: float = 0.5):
+        # sys.stderr looked up now, not at import: whoever replaced it since (a test, a wrapper) wins.
+        self.total, self.out, self.every_s = total, out if out is not None else sys.stderr, every_s
         self._last = 0.0
 
     def update(self, done: int, final: bool = False) -> None:
@@ -89,6 +90,17 @@ def analyze_file(video: Path, cfg: Config, camera_id: str, detector: Detector,
     """Alerts of one camera's video; `custody` records in seconds from its first frame; `pose` reads
     the guard's posture when given."""
     camera = cfg.camera(camera_id)
+    return analyze_frames(read_frames(camera.id, str(video), camera.fps), cfg, camera_id, detector,
+                          on_progress=on_progress, custody=custody, pose=pose)
+
+
+def analyze_frames(frames: Iterable[Frame], cfg: Config, camera_id: str, detector: Detector,
+                   on_progress: Callable[[int], None] | None = None,
+                   custody: list[CustodyRecord] | None = None,
+                   pose: Detector | None = None) -> list[AlertLine]:
+    """Alerts of one camera's frames, each at its `stream_s` (seconds from the first; a jump between
+    two frames is a time without frames, as a gap in a file or in the archive is)."""
+    camera = cfg.camera(camera_id)
     room = cfg.room(camera.room)
     analyzer = CameraAnalyzer(camera, room.type, cfg.roles)
     engine = RuleEngine(cfg, cameras=[camera.id])
@@ -99,7 +111,7 @@ def analyze_file(video: Path, cfg: Config, camera_id: str, detector: Detector,
     events: list[AlertEvent] = []
     last_t = 0.0
     n = 0
-    for frame in read_frames(camera.id, str(video), camera.fps):
+    for frame in frames:
         detections = detector.detect([frame.image])[0]
         detections.data[MOTION_KEY] = motion.measure(frame.image, detections.xyxy)
         h, w = frame.image.shape[:2]

@@ -75,12 +75,14 @@ def parse_central_config(text: str, filename: str = "<central config>") -> Centr
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or exc
         raise ConfigError([ConfigProblem(filename, mark.line + 1 if mark else 1, "(yaml)",
-                                         f"not valid YAML: {getattr(exc, 'problem', None) or exc}")]) from None
+                                         f"not valid YAML: {problem}")]) from None
     if not isinstance(data, dict):
         raise ConfigError([ConfigProblem(filename, 1, "(top)", "the config must be a mapping of sections")])
     lines = _LineMap()
-    lines.walk(node)
+    if node is not None:
+        lines.walk(node)
     try:
         return CentralModeConfig.model_validate(data)
     except ValidationError as exc:

@@ -44,15 +44,20 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from datetime import datetime
+    import time
+    from datetime import UTC, datetime
 
-    from custodywatch.analyze import analyze_file, progress_for
+    from custodywatch.analyze import ProgressBar, analyze_file, analyze_frames, progress_for
     from custodywatch.custody_file import CustodyFileError, load_custody
     from custodywatch.models.detector import Detector, ModelNotFoundError
     from custodywatch.pipeline.source import SourceError, open_container
+    from custodywatch.reanalyze import ArchiveRangeError, range_from_args
+    from custodywatch.report_commands import site_zone
 
-    video = Path(args.video)
-    if not video.is_file():
+    if (args.video is None) == (args.archive is None):
+        return _fail("analyze: give a VIDEO file, or --archive DIR with --from and --to (not both)")
+    video = Path(args.video) if args.video is not None else None
+    if video is not None and not video.is_file():
         return _fail(f"{video}: video file not found")
     cfg = _load(args.config)
     if cfg is None:
@@ -60,7 +65,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if args.camera not in {c.id for c in cfg.cameras}:
         known = ", ".join(c.id for c in cfg.cameras)
         return _fail(f"{args.config}: cameras: unknown camera {args.camera!r} (cameras: {known})")
-    start_time = None
+    stored = None
+    if args.archive is not None:
+        try:
+            stored = range_from_args(args.archive, args.camera, args.start, args.end, time.time(),
+                                     site_zone(cfg))
+        except ArchiveRangeError as exc:
+            return _fail(str(exc))
+    start_time = None if stored is None else datetime.fromtimestamp(stored.origin, UTC)
     if args.start_time is not None:
         try:
             start_time = datetime.fromisoformat(args.start_time)
@@ -74,7 +86,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             print(str(exc), file=sys.stderr)
             return EXIT_USAGE
     try:
-        open_container(str(video)).close()
+        if video is not None:
+            open_container(str(video)).close()
     except SourceError as exc:
         return _fail(str(exc))
     model_dir = paths.model_dir(cfg.detector.model_dir, args.model_dir)
@@ -86,7 +99,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     except ModelNotFoundError as exc:
         return _fail(str(exc))
     camera = cfg.camera(args.camera)
-    bar = progress_for(video, camera.fps)
+    bar = (progress_for(video, camera.fps) if video is not None
+           else ProgressBar(int(stored.recorded_s() * camera.fps) + 1 if stored is not None else None))
     done = 0
 
     def progress(n: int) -> None:
@@ -95,8 +109,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         bar.update(n)
 
     try:
-        lines = analyze_file(video, cfg, args.camera, detector, on_progress=progress, custody=custody,
-                             pose=pose)
+        if stored is not None:
+            lines = analyze_frames(stored.frames(camera.fps), cfg, args.camera, detector,
+                                   on_progress=progress, custody=custody, pose=pose)
+        else:
+            assert video is not None
+            lines = analyze_file(video, cfg, args.camera, detector, on_progress=progress, custody=custody,
+                                 pose=pose)
     except SourceError as exc:
         bar.update(done, final=True)
         return _fail(str(exc))
@@ -147,8 +166,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--probe-timeout", type=float, default=10.0, help=argparse.SUPPRESS)
     s.set_defaults(func=cmd_check_config)
 
-    s = sub.add_parser("analyze", help="run the rules over a video file; prints JSON Lines of alerts")
-    s.add_argument("video")
+    s = sub.add_parser("analyze", help="run the rules over a video file or stored footage; prints JSON "
+                                       "Lines of alerts")
+    s.add_argument("video", nargs="?", help="a video file (or give --archive)")
+    s.add_argument("--archive", help="re-analyse the camera's footage in this archive directory instead "
+                                     "(seconds count from --from, or the first recorded moment after it)")
+    s.add_argument("--from", dest="start", help="with --archive: ISO-8601 (in the site's time zone unless "
+                                                "one is given), or relative to now as --from=-2h")
+    s.add_argument("--to", dest="end", help="with --archive: the end of the range")
     s.add_argument("--config", required=True)
     s.add_argument("--camera", required=True)
     s.add_argument("--model-dir", help="directory of model files (default: $CUSTODYWATCH_MODEL_DIR)")
@@ -188,6 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
     register_db(sub)
     from custodywatch.maintenance_commands import register as register_maintenance
     register_maintenance(sub)
+    from custodywatch.report_commands import register as register_report
+    register_report(sub)
+    from custodywatch.central_mode import register as register_central
+    register_central(sub)
     return p
 
 

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from custodywatch.api.schemas import ForwardingHealth, HealthReport
@@ -30,6 +31,7 @@ from custodywatch.config import CentralLinkConfig, Config, redact_url
 from custodywatch.pipeline.messages import CameraHealth
 from custodywatch.recorder.signing import SignedHeads
 from custodywatch.store.central import CentralStore, ForwardRejected
+from custodywatch.store.db import postgres_driver
 from custodywatch.store.outbox import Outbox, OutboxKind
 
 log = logging.getLogger("custodywatch.forwarder")
@@ -57,7 +59,7 @@ class ForwardingStatus:
 def central_engine(url: str, connect_timeout_s: int) -> Engine:
     """An engine that notices a dead link within seconds, whether it refuses or swallows packets."""
     return create_engine(
-        url, pool_size=1, max_overflow=0, pool_pre_ping=True, pool_recycle=300,
+        postgres_driver(make_url(url)), pool_size=1, max_overflow=0, pool_pre_ping=True, pool_recycle=300,
         connect_args={
             "connect_timeout": connect_timeout_s,
             "options": f"-c statement_timeout={STATEMENT_TIMEOUT_S * 1000}",
@@ -122,7 +124,10 @@ class Forwarder:
                 self.note_chain_heads()
                 sent = self.forward_once()
                 self._prune()
-            except (SQLAlchemyError, OSError, ForwardRejected) as exc:
+            except Exception as exc:
+                if not isinstance(exc, SQLAlchemyError | OSError | ForwardRejected):
+                    # A bug must not end forwarding for good: report it and go on trying.
+                    log.exception("forwarding failed unexpectedly")
                 self._failed(exc)
                 # Pooled connections may be half dead after a cut: start afresh next time.
                 self._engine.dispose()
@@ -140,6 +145,12 @@ class Forwarder:
         if not rows and now - self._last_contact < self.link.health_interval_s:
             return 0
         held = self._central.take(self.site_id, self.box_id, rows)
+        if held > self._outbox.last_seq():
+            # Acknowledging it would skip this box's next rows for good.
+            raise ForwardRejected(
+                f"the centre holds rows up to {held} from {self.site_id}/{self.box_id}, but this box's "
+                f"outbox ends at {self._outbox.last_seq()}: its database was replaced, or another box "
+                "uses the same site and box ids (docs/deployment.md: 'a box whose database was replaced')")
         self._last_contact = now
         if held > acked:
             self._outbox.ack(held)

@@ -6,7 +6,6 @@ ended window up within seconds.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -16,28 +15,11 @@ from custodywatch import paths
 from custodywatch.rules.maintenance import MaintenanceWindow
 from custodywatch.store.accounts import AuditLog
 from custodywatch.store.maintenance import MaintenanceError, MaintenanceStore
+from custodywatch.time_args import TimeArgError, parse_time
 
 EXIT_USAGE = 2
 ACTOR = "cli"
 RECENT_S = 24 * 3600
-_RELATIVE = re.compile(r"^\+(\d+(?:\.\d+)?)([smhd])$")
-_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-class TimeArgError(ValueError):
-    pass
-
-
-def parse_time(flag: str, text: str, now: float) -> float:
-    """ISO-8601 (a time without a zone is UTC) or `+N[smhd]` from now, as epoch seconds."""
-    relative = _RELATIVE.match(text.strip())
-    if relative:
-        return now + float(relative.group(1)) * _UNIT_S[relative.group(2)]
-    try:
-        at = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise TimeArgError(f"{flag}: {text!r} is neither an ISO-8601 date-time nor +N[s|m|h|d]") from None
-    return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).timestamp()
 
 
 def _iso(t: float) -> str:
@@ -131,7 +113,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     s = commands.add_parser("start", help="open a maintenance window for a camera")
     s.add_argument("--camera", required=True)
     s.add_argument("--until", required=True,
-                   help="planned end: ISO-8601 (UTC unless a zone is given) or +N[smhd]")
+                   help="planned end: ISO-8601 (UTC unless a zone is given) or +N[smhd] from now")
     s.add_argument("--reason", required=True)
     s.add_argument("--start", help="when it begins (default: now)")
     s.add_argument("--config", help="cameras.yaml, to check the camera exists")

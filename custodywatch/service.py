@@ -24,6 +24,8 @@ from custodywatch import paths
 from custodywatch.api.schemas import CameraHealth as CameraHealthView
 from custodywatch.api.schemas import HealthReport
 from custodywatch.api.server import ApiServer
+from custodywatch.box_monitor import BoxHealthMonitor
+from custodywatch.box_sampler import BoxSampler
 from custodywatch.config import Config
 from custodywatch.pipeline.analytics import AnalyticsService
 from custodywatch.pipeline.detector_service import DetectorService
@@ -97,8 +99,8 @@ def run_service(cfg: Config, host: str | None = None, port: int | None = None,
     from custodywatch.models.detector import ModelNotFoundError, resolve_model
     from custodywatch.store.accounts import AccountStore
     from custodywatch.store.alerts import AlertStore
-    from custodywatch.store.db import make_engine, migrate
     from custodywatch.store.feed import FeedJournal
+    from custodywatch.store.revisions import DatabaseError, open_store
 
     host = host or cfg.api.host
     port = cfg.api.port if port is None else port
@@ -118,8 +120,11 @@ def run_service(cfg: Config, host: str | None = None, port: int | None = None,
     removed = sweep_stale()
     if removed:
         log.info("removed %d stale shared-memory segments of a killed run", len(removed))
-    db = make_engine(db_url)
-    migrate(db)
+    try:
+        db = open_store(db_url)
+    except DatabaseError as exc:
+        print(f"custodywatch: database {exc}", file=sys.stderr)
+        return 2
     if AccountStore(db).user_count() == 0:
         log.warning("no accounts yet: nobody can log in; add one with "
                     "`custodywatch user add NAME --role admin`")
@@ -148,13 +153,16 @@ def run_service(cfg: Config, host: str | None = None, port: int | None = None,
                  else Escalator(store, hub, cfg.api.renotify_after_s, cfg.api.escalate_to))
     archive = Path(cfg.recorder.archive_dir) if cfg.recorder.archive_dir else paths.data_dir() / "archive"
     forwarder = start_forwarding(cfg, db, health.cameras, paths.data_dir())
+    box_health = BoxHealthMonitor(BoxSampler(archive, camera_drift=lambda: {
+        cam: h.clock_drift_s for cam, h in health.cameras().items()}), cfg.health)
+    box_health.start()
 
     def health_report() -> HealthReport:
         return with_forwarding(_health_report(supervisor, health), forwarder)
 
     app = create_app(store, hub, health=health_report, engine=db, bridge=bridge,
                      pipeline=health.figures, config=cfg, archive_dir=archive,
-                     data_dir=paths.data_dir(), escalator=escalator, mqtt=mqtt)
+                     data_dir=paths.data_dir(), escalator=escalator, mqtt=mqtt, box_health=box_health.report)
     if forwarder is not None:
         app.state.services.metrics.register(ForwardingCollector(forwarder.status))
     # With a certificate the page is served over HTTPS only (and the session cookie becomes Secure).
@@ -175,6 +183,7 @@ def run_service(cfg: Config, host: str | None = None, port: int | None = None,
         supervisor.stop()
         if forwarder is not None:
             forwarder.stop()
+        box_health.stop()
         health.stop()
         db.dispose()
         shutil.rmtree(run_dir, ignore_errors=True)
@@ -188,7 +197,7 @@ def _health_report(supervisor: Supervisor, health: HealthCollector) -> HealthRep
         cam: CameraHealthView(
             connected=h.connected, fps_in=h.fps_in, fps_analysed=h.fps_analysed, dropped=h.dropped,
             last_frame_at=None if h.last_frame_at is None else datetime.fromtimestamp(h.last_frame_at, UTC),
-            reconnects=h.reconnects,
+            reconnects=h.reconnects, corrupt_frames=h.corrupt,
         )
         for cam, h in health.cameras().items()
     }

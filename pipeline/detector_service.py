@@ -155,6 +155,7 @@ class DetectorService(Component):
                                         Path(self.model_dir))
             postures = {cam: GuardPostPosture(post, pose) for cam, post in self.guard_posts.items()}
         frames = FrameRingReader()
+        rings: dict[str, str] = {}  # camera -> the frame ring its frames come in now
         zctx = zmq.Context()
         pull = zctx.socket(zmq.PULL)
         # Small: a frame waiting here is ageing; when it is full the readers drop (and count).
@@ -175,6 +176,11 @@ class DetectorService(Component):
                 batch = collector.collect(pull)
                 images, kept = [], []
                 for msg in batch:
+                    if rings.get(msg.camera, msg.handle.shm) != msg.handle.shm:
+                        # A new ring (the reader restarted, or the frame size changed): the old one
+                        # is unlinked, and its mapping would otherwise hold its memory for good.
+                        frames.forget(rings[msg.camera])
+                    rings[msg.camera] = msg.handle.shm
                     image = frames.read(msg.handle)
                     if image is None:
                         _count(stats.dropped_overwritten, msg.camera)

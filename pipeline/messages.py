@@ -46,6 +46,7 @@ class CameraHealth:
     received: int = 0
     handed_off: int = 0
     dropped: int = 0  # hand-off refused: every detector queue full
+    corrupt: int = 0  # frames that arrived damaged, concealed by the decoder (SourceCounters)
     last_frame_at: float | None = None
     reconnects: int = 0
     error: str | None = None

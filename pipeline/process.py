@@ -13,6 +13,8 @@ helper thread, and a child's SIGTERM handler hands the set to a thread as well.
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import multiprocessing as mp
 import os
@@ -25,6 +27,7 @@ from multiprocessing.synchronize import Event
 from typing import Any, ClassVar
 
 from custodywatch.logs import configure_logging
+from custodywatch.pipeline.parent_watch import stop_with_parent
 
 SPAWN = mp.get_context("spawn")
 
@@ -61,12 +64,32 @@ class Component(ABC):
         return None
 
 
+PR_SET_NAME = 15
+COMM_MAX = 15  # bytes of a Linux process name
+
+
+def process_title(name: str) -> str:
+    """What `ps -o comm`, `top` and /proc/PID/comm show for a component's process."""
+    return f"cw-{name}"[:COMM_MAX]
+
+
+def _set_process_title(name: str) -> None:
+    # Every child is "python" otherwise: an operator could not tell which one is the detector.
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc.prctl(PR_SET_NAME, process_title(name).encode(), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
 def _child_main(component: Component, stop: Event, stamp: Synchronized[float], log_level: int) -> None:
     global _stamp
     _stamp = stamp
+    _set_process_title(component.name)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: _set_soon(stop))
     configure_logging(component.name, log_level)
+    stop_with_parent(stop)  # no orphans when the main process is killed outright
     try:
         component.run(stop)
     except Exception:

@@ -76,6 +76,7 @@ class CameraThread(threading.Thread):
         self.health.received = self.counters.received
         self.health.handed_off = self._handed_off
         self.health.clock_drift_s = self.counters.clock_drift_s
+        self.health.corrupt = self.counters.corrupt
         report = CameraHealth(**vars(self.health))
         # A stalled server keeps the socket open and the read blocked until its timeout fails it;
         # the watch desk should not wait that long to see the camera is gone.

@@ -6,6 +6,7 @@ this connection (the clock of the live service). Only the sampled frames are con
 """
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,8 +20,14 @@ from custodywatch.config import redact_url
 from custodywatch.recorder.timeline import WindowMin
 from custodywatch.rules.view import ViewSample, measure_luma, measure_view
 
+log = logging.getLogger("custodywatch.source")
+
 # The mapping's window (a minute) has seen the least-delayed frames by then; drift counts from there.
 DRIFT_SETTLE_S = 60.0
+# A damaged stream logs its first damaged frame, then one line per this many, not one per frame.
+CORRUPT_LOG_EVERY = 100
+# Demuxers of still pictures: a photo opens as a one-frame "video", which no analysis can use.
+STILL_IMAGE_FORMATS = ("image2",)
 
 
 class SourceError(Exception):
@@ -33,6 +40,9 @@ class SourceCounters:
 
     received: int = 0
     decoded: int = 0
+    # Decoded frames the decoder flagged as damaged (garbage or missing data, concealed by it):
+    # they are still delivered, as a camera's glitch must not stop analysis.
+    corrupt: int = 0
     # time.monotonic() of the two latest packets. When a server stalls, FFmpeg's RTSP demuxer
     # still hands out the one packet it held back when its read times out: a stall shows as the
     # second-latest packet getting old.
@@ -119,6 +129,10 @@ def open_container(
     if not container.streams.video:
         container.close()
         raise SourceError(f"{path}: not a video file (no video stream)")
+    image_format = container.format.name
+    if image_format in STILL_IMAGE_FORMATS or image_format.endswith("_pipe"):
+        container.close()
+        raise SourceError(f"{path}: not a video file (a still image, {image_format})")
     return container
 
 
@@ -174,6 +188,7 @@ def read_frames(camera: str, url: str, fps: float, *, realtime_files: bool = Fal
         anchor_mono = time.monotonic()
         index = 0
         decoded_any = False
+        corrupt_here = 0  # damaged frames on this connection
         counts = counters if counters is not None else SourceCounters()
         live = realtime_files or is_stream_url(url)
         edge = WindowMin()
@@ -195,6 +210,12 @@ def read_frames(camera: str, url: str, fps: float, *, realtime_files: bool = Fal
                 for frame in frames:
                     decoded_any = True
                     counts.decoded += 1
+                    if frame.is_corrupt:
+                        counts.corrupt += 1
+                        corrupt_here += 1
+                        if corrupt_here == 1 or corrupt_here % CORRUPT_LOG_EVERY == 0:
+                            log.warning("%s: %d damaged frame(s) on this connection (corrupt data, "
+                                        "concealed by the decoder)", redact_url(url), corrupt_here)
                     pts = frame.pts if frame.pts is not None else frame.dts
                     if pts is None:
                         continue

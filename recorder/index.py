@@ -25,6 +25,14 @@ from typing import Annotated, Any, BinaryIO, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from custodywatch.recorder.index_offsets import (
+    CHECKPOINT_BYTES,
+    Checkpoint,
+    append_checkpoint,
+    read_checkpoints,
+    start_offset,
+)
+
 INDEX_NAME = "index.jsonl"
 ARCHIVE_META = "archive.json"
 GENESIS = "0" * 64
@@ -138,6 +146,11 @@ class ArchiveIndex:
         self._lock = threading.Lock()
         self._heads: dict[str, ChainHead] = {}
         self._offset = 0  # how far of the file _heads has seen (another process may append)
+        # For the offsets sidecar (index_offsets): the latest end among the records seen, the hash of
+        # the last one, and where the last checkpoint is (None: not read yet).
+        self._max_end = float("-inf")
+        self._last_hash = ""
+        self._checkpointed: int | None = None
 
     def repair_torn_tail(self) -> int:
         """Cut a last line that a crash left half-written (no newline): it was never a committed
@@ -169,6 +182,21 @@ class ArchiveIndex:
             for line in f:
                 if line.strip():
                     yield parse_record(line)
+
+    def records_from(self, since: float) -> Iterator[SegmentRecord | GapRecord | DeletionRecord]:
+        """In file order, every record that ends after `since` (and some before it), starting where
+        the offsets sidecar says nothing earlier can: a range long ago reads from there, not from
+        the archive's beginning."""
+        if not self.path.exists():
+            return
+        offset = start_offset(self.archive, self.path, since)
+        with self.path.open("rb") as f:
+            f.seek(offset)
+            for raw in f:
+                if not raw.endswith(b"\n"):
+                    break  # a line still being written
+                if raw.strip():
+                    yield parse_record(raw.decode("utf-8"))
 
     def records_reversed(self, block: int = 1 << 16) -> Iterator[SegmentRecord | GapRecord | DeletionRecord]:
         """Records newest first, reading the file backwards: recent history without a full scan."""
@@ -229,11 +257,13 @@ class ArchiveIndex:
                 })
                 chained = chained.model_copy(update={"hash": chained.compute_hash()})
                 line = json.dumps(chained.model_dump(mode="json"), separators=(",", ":"), ensure_ascii=False)
+                self._checkpoint(os.fstat(f.fileno()).st_size)
                 f.write(line + "\n")
                 f.flush()
                 os.fsync(f.fileno())
                 self._offset = f.tell()
                 self._heads[record.camera] = ChainHead(record.camera, chained.seq, chained.hash)
+                self._seen(chained)
                 return chained
             finally:
                 fcntl.flock(f, fcntl.LOCK_UN)
@@ -250,3 +280,19 @@ class ArchiveIndex:
                 if raw.strip():
                     rec = parse_record(raw.decode("utf-8"))
                     self._heads[rec.camera] = ChainHead(rec.camera, rec.seq, rec.hash)
+                    self._seen(rec)
+
+    def _seen(self, rec: SegmentRecord | GapRecord | DeletionRecord) -> None:
+        self._max_end = max(self._max_end, rec.end)
+        self._last_hash = rec.hash
+
+    def _checkpoint(self, offset: int) -> None:
+        """Before a record is written at `offset` (the writer holds the lock, caught up): note a
+        checkpoint there when the last one is far enough back."""
+        if self._checkpointed is None:
+            found = read_checkpoints(self.archive)
+            self._checkpointed = found[-1].offset if found and found[-1].offset <= offset else 0
+        if offset - self._checkpointed < CHECKPOINT_BYTES or offset != self._offset:
+            return
+        append_checkpoint(self.archive, Checkpoint(offset, self._max_end, self._last_hash))
+        self._checkpointed = offset

@@ -67,7 +67,8 @@ def export_package(index: ArchiveIndex, cameras: list[str], start: float, end: f
     if out.exists() and any(out.iterdir()):
         raise ExportError(f"{out}: already exists and is not empty")
     by_camera: dict[str, list[AnyRecord]] = {}
-    for rec in index.records():
+    # Records that end before the range cannot be in it: the offsets sidecar skips them unread.
+    for rec in index.records_from(start):
         if rec.camera in cameras:
             by_camera.setdefault(rec.camera, []).append(rec)
     deleted = {r.path for recs in by_camera.values() for r in recs if isinstance(r, DeletionRecord)}

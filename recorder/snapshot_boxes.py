@@ -19,7 +19,7 @@ ROLE_COLOURS: dict[str | None, tuple[int, int, int]] = {
 
 
 def line_width(image: np.ndarray) -> int:
-    return max(2, round(image.shape[0] / 240))
+    return max(2, round(int(image.shape[0]) / 240))
 
 
 def pixel_box(box: PersonBox, image: np.ndarray) -> tuple[int, int, int, int]:

@@ -140,6 +140,10 @@ class SightMonitor:
 
     def observe(self, t: float, sample: ViewSample | None) -> list[SightChange]:
         """One analysed frame at `t`; `sample` None when the frame's view was not measured."""
+        if self.last_frame_at is not None and t - self.last_frame_at >= NO_FRAMES_S:
+            # Silence again since the picture came back: that was no return, only a frame or two
+            # (a camera on a failing link trickles one every few seconds). Start the count again.
+            self._good_since = None
         self.last_frame_at = t
         if sample is None:
             return self._judge(t, None, t)

@@ -40,3 +40,22 @@ def pg_databases():
     made = ScratchDatabases()
     yield made
     made.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_backend(request: pytest.FixtureRequest) -> str:
+    """The database a store-level test runs on; a test that asks for it runs once on each."""
+    return str(request.param)
+
+
+@pytest.fixture
+def store_url(store_backend: str, tmp_path: Path, request: pytest.FixtureRequest):
+    """An empty database of `store_backend`: a SQLite file in a directory not made yet, or a scratch
+    PostgreSQL database dropped right after the test."""
+    if store_backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'data' / 'custodywatch.db'}"
+        return
+    scratch = request.getfixturevalue("pg_databases")
+    url = scratch.url()
+    yield url
+    scratch.drop(url)

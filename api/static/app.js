@@ -26,6 +26,9 @@ const STRINGS = {
     "rec.show": "Show",
     "rec.export": "Export evidence",
     "rec.hint": "Click the bar to play from that moment; red is a gap in the recording.",
+    "report.title": "Report",
+    "report.shift": "Shift summary",
+    "report.download": "Download",
     "rec.summary": (spans, gaps) => `${spans} recorded span(s), ${gaps} gap(s)`,
     "rec.nothing": "Nothing recorded in this range.",
     "rec.gap": (cause) => `Not recorded: ${cause}`,
@@ -37,6 +40,8 @@ const STRINGS = {
     "rec.holdReason": "Reason for keeping this footage beyond retention (case number):",
     "rec.held": (by) => `Kept under a legal hold by ${by} until it is released.`,
     "showResolved": "Show resolved",
+    "siteFilter": "Site",
+    "siteAll": "All sites",
     "openCount": (n) => (n === 1 ? "1 open alert" : `${n} open alerts`),
     "connection.connecting": "Connecting…",
     "connection.live": "Live",
@@ -114,6 +119,10 @@ const STRINGS = {
     "camera.disconnected": "No video",
     "camera.unknown": "Not reported",
     "camera.hint": "Click a camera to see its room live.",
+    "box.title": "Box health",
+    "box.ok": "OK",
+    "box.over": "Past limit",
+    "box.unknown": "Unknown",
     "camera.live": (camera, room) => `Live: ${camera} · ${room}`,
     "escalation.again": (rule, room, min) => `Still unacknowledged after ${min} min: ${rule} in ${room}`,
     "escalation.toYou": (rule, room, min) => `Escalated to you: ${rule} in ${room}, unacknowledged for ${min} min`,
@@ -177,6 +186,9 @@ const STRINGS = {
     "rec.show": "显示",
     "rec.export": "导出证据",
     "rec.hint": "点击时间条从该时刻播放；红色为录像缺失。",
+    "report.title": "报表",
+    "report.shift": "交班摘要",
+    "report.download": "下载",
     "rec.summary": (spans, gaps) => `${spans} 段录像，${gaps} 处缺失`,
     "rec.nothing": "该时段没有录像。",
     "rec.gap": (cause) => `未录像：${cause}`,
@@ -188,6 +200,8 @@ const STRINGS = {
     "rec.holdReason": "保全原因（案件编号）：",
     "rec.held": (by) => `已由 ${by} 保全，解除前不会被清理。`,
     "showResolved": "显示已处置",
+    "siteFilter": "站点",
+    "siteAll": "全部站点",
     "openCount": (n) => `${n} 条未处置告警`,
     "connection.connecting": "连接中…",
     "connection.live": "实时",
@@ -265,6 +279,10 @@ const STRINGS = {
     "camera.disconnected": "无视频",
     "camera.unknown": "未上报",
     "camera.hint": "点击摄像机查看房间实时画面。",
+    "box.title": "主机状态",
+    "box.ok": "正常",
+    "box.over": "超出限值",
+    "box.unknown": "未知",
     "camera.live": (camera, room) => `实时：${camera} · ${room}`,
     "escalation.again": (rule, room, min) => `${room} ${rule} 已 ${min} 分钟未确认`,
     "escalation.toYou": (rule, room, min) => `升级给您：${room} ${rule} 已 ${min} 分钟未确认`,
@@ -315,6 +333,7 @@ function t(key, ...args) {
 }
 
 const MAX_ALERTS = 500;
+const CENTRAL_REFRESH_MS = 10000;
 const alerts = new Map(); // id -> AlertView
 const el = (id) => document.getElementById(id);
 let me = null; // {username, role, csrf_token} while logged in
@@ -323,6 +342,7 @@ let resolving = null; // the alert the resolve dialog is open for
 let detailId = null; // the alert the detail panel shows
 let custody = [];
 let timers = [];
+let centralMode = false; // served by `custodywatch central`: many boxes' alerts, media fetched from boxes
 
 // ---- talking to the box ------------------------------------------------------------------------
 
@@ -413,8 +433,23 @@ function enter(session) {
   loadCustodyOptions();
   loadCustody();
   loadCameras();
+  loadBoxHealth();
   loadEscalations(); // escalated to this user while they were not logged in
-  timers = [setInterval(renderCustody, 1000), setInterval(loadCameras, 10000), setInterval(loadCustody, 30000)];
+  timers = [setInterval(renderCustody, 1000), setInterval(loadCameras, 10000), setInterval(loadCustody, 30000),
+    setInterval(loadBoxHealth, 30000)];
+  detectCentre();
+}
+
+// A centre's alerts arrive by forwarding, not on its live feed: it re-reads the list instead.
+async function detectCentre() {
+  try {
+    await api("/api/central/boxes");
+    centralMode = true;
+    el("site-filter-label").hidden = false;
+    timers.push(setInterval(loadAlerts, CENTRAL_REFRESH_MS));
+  } catch {
+    centralMode = false;
+  }
 }
 
 function stopLive() {
@@ -447,9 +482,11 @@ function trim() {
 
 async function loadAlerts() {
   try {
-    const page = await api(`/api/alerts?limit=${MAX_ALERTS}`);
+    const site = el("site-filter").value;
+    const page = await api(`/api/alerts?limit=${MAX_ALERTS}${site ? `&site=${encodeURIComponent(site)}` : ""}`);
     page.items.forEach(upsert);
     trim();
+    showSites(page.items);
     render();
   } catch (err) {
     notify(`${t("error.load")}: ${err.message}`);
@@ -460,6 +497,17 @@ async function alertAction(path, body) {
   const alert = await api(path, { method: "POST", body: body ?? {} });
   upsert(alert);
   render();
+}
+
+// The newest feed id handled. The box pushes each event once, but a page that resumes after the
+// box restarted may be sent again what it had: ids only grow, so an id not above this is a repeat.
+let lastEventId = 0;
+
+function fresh(event) {
+  const id = Number(event.lastEventId);
+  if (id && id <= lastEventId) return false;
+  lastEventId = Math.max(lastEventId, id || 0);
+  return true;
 }
 
 function connect() {
@@ -480,7 +528,9 @@ function connect() {
   };
   source.addEventListener("reset", loadAlerts);
   source.addEventListener("health", loadCameras); // a camera connected or dropped
+  source.addEventListener("health", loadBoxHealth); // or a box health check was raised or cleared
   source.addEventListener("escalation", (event) => {
+    if (!fresh(event)) return;
     // Still unacknowledged after the box's re-notify interval: sound again, and say so.
     const escalation = JSON.parse(event.data);
     upsert(escalation.alert);
@@ -492,7 +542,14 @@ function connect() {
     notify(t(escalation.notify.includes(me.username) ? "escalation.toYou" : "escalation.again",
       t(`rule.${escalation.alert.rule}`), escalation.alert.room, minutes));
   });
+  source.addEventListener("recorder_alarm", (event) => {
+    // The recorder cannot keep the archive within its quota without deleting protected footage.
+    if (!fresh(event)) return;
+    beep();
+    notify(JSON.parse(event.data).message);
+  });
   source.addEventListener("alert", (event) => {
+    if (!fresh(event)) return;
     const update = JSON.parse(event.data);
     upsert(update.alert);
     trim();
@@ -632,9 +689,22 @@ function row(alert) {
   return tr;
 }
 
+// A centre holds the alerts of many sites: offer a filter once more than one is seen.
+function showSites(items) {
+  const select = el("site-filter");
+  const known = new Set([...select.options].map((o) => o.value));
+  items.map((a) => a.site_id).filter((s) => !known.has(s)).forEach((s) => {
+    known.add(s);
+    select.append(option(s, s));
+  });
+  el("site-filter-label").hidden = !centralMode && known.size <= 2;
+}
+
 function render(flashId) {
   const showResolved = el("show-resolved").checked;
+  const site = el("site-filter").value;
   const visible = [...alerts.values()]
+    .filter((a) => !site || a.site_id === site)
     .filter((a) => showResolved || a.state !== "resolved" || a.id === detailId)
     .sort(newestFirst);
   const rows = visible.map(row);
@@ -692,12 +762,14 @@ function renderDetail(alert, reloadMedia) {
   img.hidden = false;
   el("detail-snapshot-missing").hidden = true;
   img.onerror = () => { img.hidden = true; el("detail-snapshot-missing").hidden = false; };
-  img.src = `/api/alerts/${id}/snapshot`;
+  // At a centre the media stay on the box that recorded them: the centre fetches them from it.
+  const media = centralMode ? `/api/central/alerts/${id}` : `/api/alerts/${id}`;
+  img.src = `${media}/snapshot`;
   const video = el("detail-clip");
   video.hidden = false;
   el("detail-clip-missing").hidden = true;
   video.onerror = () => { video.hidden = true; el("detail-clip-missing").hidden = false; };
-  video.src = `/api/alerts/${id}/clip`;
+  video.src = `${media}/clip`;
   video.play().catch(() => {}); // muted, so the browser lets it start by itself
   showDetailLive(alert);
 }
@@ -924,6 +996,38 @@ async function loadCameras() {
     }));
   } catch (err) {
     if (err.status !== 401) notify(`${t("error.load")}: ${err.message}`);
+  }
+}
+
+// A period report or shift summary (GET /api/reports): the browser downloads it with the session cookie.
+function downloadReport(event) {
+  event.preventDefault();
+  const params = new URLSearchParams({
+    from: new Date(el("report-from").value).toISOString(), to: new Date(el("report-to").value).toISOString(),
+    format: el("report-format").value, shift: el("report-shift").checked ? "true" : "false",
+  });
+  window.location.href = `/api/reports?${params}`;
+}
+
+// The box's own checks (disk, days of archive left, CPU, memory, clock): from the public /healthz.
+async function loadBoxHealth() {
+  try {
+    const response = await fetch("/healthz");
+    const box = (await response.json()).box;
+    el("box-health").hidden = !box;
+    if (!box) return;
+    el("box-health-rows").replaceChildren(...box.checks.map((c) => {
+      const tr = document.createElement("tr");
+      const status = c.raised ? badge(t("box.over"), `sev-${c.severity}`)
+        : c.over === null ? badge(t("box.unknown"), "state-acknowledged") : badge(t("box.ok"), "state-resolved");
+      const value = c.value === null ? "" : Number(c.value.toFixed(2)).toString();
+      const td = cell("");
+      td.append(status);
+      tr.append(cell(c.check), cell(value), cell(`${c.limit}`), td);
+      return tr;
+    }));
+  } catch (err) {
+    notify(`${t("error.load")}: ${err.message}`);
   }
 }
 
@@ -1198,6 +1302,7 @@ function translatePage() {
   });
   document.title = `custodywatch · ${t("title")}`;
   el("language").textContent = t("language");
+  el("connection-label").textContent = t(`connection.${el("connection").dataset.state}`);
   showSound();
   if (me) {
     el("who").textContent = t("who", me.username, me.role);
@@ -1227,11 +1332,16 @@ async function start() {
   document.querySelectorAll(".tab").forEach((b) => b.addEventListener("click", () => showTab(b.dataset.tab)));
   showTab("alerts");
   el("show-resolved").addEventListener("change", () => render());
+  el("site-filter").addEventListener("change", () => {
+    alerts.clear();
+    loadAlerts();
+  });
   el("detail-close").addEventListener("click", closeDetail);
   el("resolve-form").addEventListener("submit", submitResolve);
   el("resolve-cancel").addEventListener("click", () => el("resolve-dialog").close());
   el("checkin-form").addEventListener("submit", submitCheckIn);
   el("recordings-form").addEventListener("submit", showRecordings);
+  el("report-form").addEventListener("submit", downloadReport);
   el("rec-timeline").addEventListener("click", playAt);
   el("rec-video").addEventListener("timeupdate", moveCursor);
   el("rec-export").addEventListener("click", exportShown);

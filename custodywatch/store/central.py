@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import ColumnElement, Engine, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -160,11 +160,12 @@ class CentralStore:
     def custody(self, released_since: float, site: str | None = None) -> list[CentralCustodyRow]:
         """Every box's open custody records, and those released since `released_since`."""
         row = CentralCustodyRow
-        where = [(row.release.is_(None)) | (row.release >= released_since)]
+        where: list[ColumnElement[bool]] = [(row.release.is_(None)) | (row.release >= released_since)]
         if site is not None:
             where.append(row.site_id == site)
         with self._reads() as session:
-            rows = list(session.scalars(select(row).where(*where).order_by(row.site_id, row.box_id, row.check_in)))
+            rows = list(session.scalars(select(row).where(*where)
+                                        .order_by(row.site_id, row.box_id, row.check_in)))
             session.expunge_all()
             return rows
 
@@ -172,6 +173,7 @@ class CentralStore:
         row = CentralCameraHealthRow
         where = [] if site is None else [row.site_id == site]
         with self._reads() as session:
-            rows = list(session.scalars(select(row).where(*where).order_by(row.site_id, row.box_id, row.camera)))
+            rows = list(session.scalars(select(row).where(*where)
+                                        .order_by(row.site_id, row.box_id, row.camera)))
             session.expunge_all()
             return rows

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, delete, func, select, text
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from custodywatch.store.db import for_writing
+from custodywatch.store.db import for_writing, serialize_writers
 from custodywatch.store.models import OUTBOX_KEY_LENGTH, Alert, ForwardCursorRow, OutboxRow
 
 if TYPE_CHECKING:
@@ -62,8 +62,7 @@ class ForwardLag:
 def append(session: Session, kind: OutboxKind, key: str, payload: dict[str, Any], *, at: float,
            entry_id: str | None = None) -> None:
     """Add a row to the outbox within the caller's transaction; call it last in that transaction."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("LOCK TABLE outbox IN SHARE ROW EXCLUSIVE MODE"))
+    serialize_writers(session, OutboxRow.__tablename__)
     session.add(OutboxRow(id=entry_id or uuid.uuid4().hex, kind=kind.value, key=key[:OUTBOX_KEY_LENGTH],
                           payload=json.dumps(payload, separators=(",", ":")), created_at=at))
 

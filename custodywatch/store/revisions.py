@@ -94,13 +94,29 @@ def upgrade(database: Database) -> tuple[SchemaStatus, SchemaStatus]:
     """Apply every pending migration; the status before and after."""
     with _opened(database) as engine:
         before = _status(_current(database, engine))
-        try:
-            migrate(engine)
-        except DBAPIError as exc:
-            raise DatabaseError(f"{database.shown}: {_reason(database, exc)}") from None
-        except CommandError as exc:
-            raise DatabaseError(f"{database.shown}: cannot upgrade: {exc}") from None
+        _migrate(database, engine)
         return before, _status(_current(database, engine))
+
+
+def open_store(url: str) -> Engine:
+    """The store's engine, migrated to the newest revision (what a service starts with)."""
+    database = parse_database_url(url)
+    engine = _engine(database)
+    try:
+        _migrate(database, engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def _migrate(database: Database, engine: Engine) -> None:
+    try:
+        migrate(engine)
+    except DBAPIError as exc:
+        raise DatabaseError(f"{database.shown}: {_reason(database, exc)}") from None
+    except CommandError as exc:
+        raise DatabaseError(f"{database.shown}: cannot upgrade: {exc}") from None
 
 
 def _scripts() -> ScriptDirectory:
@@ -127,17 +143,21 @@ def _current(database: Database, engine: Engine) -> tuple[str, ...]:
         raise DatabaseError(f"{database.shown}: {_reason(database, exc)}") from None
 
 
-@contextlib.contextmanager
-def _opened(database: Database) -> Iterator[Engine]:
-    """The database's engine for one command, disposed at the end."""
+def _engine(database: Database) -> Engine:
     try:
-        engine = make_engine(database.url.render_as_string(hide_password=False))
+        return make_engine(database.url.render_as_string(hide_password=False))
     except (NoSuchModuleError, ModuleNotFoundError):
         raise DatabaseError(f"{database.shown}: the driver {database.url.drivername!r} is not installed "
                             f"(expected e.g. {EXAMPLES})") from None
     except OSError as exc:  # the SQLite file's directory cannot be made
         raise DatabaseError(f"{database.shown}: cannot make the directory {exc.filename}: "
                             f"{exc.strerror or exc}") from None
+
+
+@contextlib.contextmanager
+def _opened(database: Database) -> Iterator[Engine]:
+    """The database's engine for one command, disposed at the end."""
+    engine = _engine(database)
     try:
         yield engine
     finally:

@@ -37,6 +37,8 @@ NEEDS: dict[str, Role] = {
     # Everyone sees maintenance windows; starting and ending one needs an investigator.
     "POST /api/maintenance": Role.INVESTIGATOR,
     "/api/maintenance": Role.WATCH_DESK,
+    "/api/reports": Role.INVESTIGATOR,
+    "/api/central/": Role.WATCH_DESK,
 }
 
 

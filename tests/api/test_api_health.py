@@ -33,7 +33,7 @@ def test_healthz_is_503_when_a_process_is_down_and_always_reports_cameras(
     assert body["processes"] == processes
     assert body["cameras"]["cam-h1"] == {
         "connected": False, "fps_in": 0.0, "fps_analysed": 0.0, "dropped": 12,
-        "last_frame_at": None, "last_frame_at_epoch": None, "reconnects": 3,
+        "last_frame_at": None, "last_frame_at_epoch": None, "reconnects": 3, "corrupt_frames": 0,
     }
     assert body["cameras"]["cam-i1"]["last_frame_at"] == "2023-11-14T22:13:20.500000Z"
 

@@ -23,9 +23,9 @@ PASSWORD = "s3cret-pw"
 
 
 def with_password(url: str) -> str:
-    scheme, rest = url.split("://", 1)
+    _scheme, rest = url.split("://", 1)
     user, host = rest.split("@", 1)
-    return f"{scheme}://{user}:{PASSWORD}@{host}"
+    return f"postgresql://{user}:{PASSWORD}@{host}"  # as an installer writes it, without the driver
 
 
 def fired(alert_id: str, at: float, room: str = "interrogation-1") -> AlertEvent:

@@ -1,6 +1,7 @@
 """The box reports its link to the centre: lag in /healthz and /metrics, no credentials anywhere."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import httpx
@@ -13,8 +14,10 @@ from tcp_proxy import TcpProxy
 from custodywatch.api.app import api_only_health, create_app
 from custodywatch.api.events import EventHub
 from custodywatch.api.forwarding_metrics import ForwardingCollector
-from custodywatch.forwarder import with_forwarding
+from custodywatch.config import parse_config
+from custodywatch.forwarder import start_forwarding, with_forwarding
 from custodywatch.store.db import make_engine, migrate
+from custodywatch.store.outbox import Outbox, OutboxKind
 
 
 def metric(client: httpx.Client, name: str) -> float:
@@ -65,3 +68,31 @@ def test_healthz_and_metrics_show_the_lag_while_the_link_is_down(pg_databases: S
                 assert client.get("/healthz").json()["forwarding"]["last_error"] is None
         finally:
             box.close()
+
+
+def test_the_service_forwards_only_with_a_central_section(tmp_path: Path) -> None:
+    base = "rooms: [{id: r1, type: corridor}]\ncameras: [{id: c1, room: r1, detect_url: x.mp4}]\n"
+    engine = make_engine(f"sqlite:///{tmp_path / 'box.db'}")
+    migrate(engine)
+    try:
+        outbox = Outbox(engine, clock=lambda: time.time() - 8 * 86400)
+        outbox.add(OutboxKind.HEALTH, "c1", {"old": True})
+        Outbox(engine).add(OutboxKind.HEALTH, "c1", {"old": False})
+        # No centre: no forwarder, and the outbox keeps only a week.
+        assert start_forwarding(parse_config(base), engine, None, tmp_path) is None
+        assert [r.payload for r in Outbox(engine).after(0, 10)] == [{"old": False}]
+
+        cfg = parse_config(base + "central: {database_url: 'postgresql://fw:pw@127.0.0.1:9/c', "
+                                  "retry_max_s: 0.5, connect_timeout_s: 1}\n")
+        forwarder = start_forwarding(cfg, engine, None, tmp_path)
+        assert forwarder is not None
+        try:
+            wait_for(lambda: forwarder.status().failures >= 1, 10, "a first attempt")
+            report = with_forwarding(api_only_health(), forwarder)
+            assert report.healthy and report.processes["forwarder"]
+            assert report.forwarding is not None and report.forwarding.pending == 1
+        finally:
+            forwarder.stop()
+        assert not with_forwarding(api_only_health(), forwarder).processes["forwarder"]
+    finally:
+        engine.dispose()

@@ -249,3 +249,28 @@ def test_a_postgresql_box_forwards_concurrent_writes_in_commit_order(pg_database
         assert [tuple(s) for s in states] == [("acknowledged", 30)]
     finally:
         box.dispose()
+
+
+def test_a_box_whose_database_was_replaced_is_stopped_not_skipped(box: Engine, central: Engine,
+                                                                  tmp_path: Path) -> None:
+    for i in range(3):
+        AlertStore(box, "reborn", "box1").apply(fired(f"reborn-{i}", T0 + i))
+    CentralStore(central).take("reborn", "box1", Outbox(box).after(0, 10))
+    fresh = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    migrate(fresh)
+    AlertStore(fresh, "reborn", "box1").apply(fired("reborn-new", T0 + 10))
+    link = CentralLinkConfig(database_url=central.url.render_as_string(hide_password=False))
+    forwarder = Forwarder(fresh, link, "reborn", "box1")
+    try:
+        with pytest.raises(ForwardRejected, match="holds rows up to 3 .* outbox ends at 1: its database was"):
+            forwarder.forward_once()
+        assert Outbox(fresh).acked_seq() == 0  # the new row stays pending, to be sent once resolved
+        with central.begin() as db:
+            db.execute(text("DELETE FROM central_receipts WHERE site_id = 'reborn'"))
+            db.execute(text("DELETE FROM central_boxes WHERE site_id = 'reborn'"))
+        assert forwarder.forward_once() == 1
+    finally:
+        forwarder.stop()
+        fresh.dispose()
+    with central.connect() as db:
+        assert db.scalar(text("SELECT count(*) FROM alerts WHERE site_id = 'reborn'")) == 4

@@ -90,7 +90,7 @@ class Consumer(Component):
             if pull.poll(0 if stopping else 100):
                 while True:
                     try:
-                        highest = max(highest, int(pull.recv_json(flags=zmq.NOBLOCK)))  # type: ignore[arg-type]
+                        highest = max(highest, int(pull.recv_json(flags=zmq.NOBLOCK)))
                     except zmq.Again:
                         break
             if stopping:

@@ -10,8 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from custodywatch.cli import main
+from custodywatch.config import ConfigError, parse_config
 
 # The line numbers in the cases below count lines of this text.
 BASE = """\
@@ -262,6 +265,42 @@ def test_every_problem_of_a_file_is_listed_at_once(tmp_path: Path,
     assert code == 2
     assert [e.split(": ")[0:2] for e in errors] == [[f"{path}:6", "api.port"],
                                                     [f"{path}:20", "cameras[0].fps"]]
+
+
+# Typing slips: a stray bracket, a tab, an anchor, a tag the safe loader refuses, a line lost or doubled.
+SLIPS = ["", "-", ":", "[", "]", "{", "}", "null", "~", "1e999", "-1", "0", "[]", "{}", "'", '"', "&a", "*a",
+         "!!binary", "? ", "\t", "x: y", "- z", ".nan", "true", "2026-01-01", "!!python/object:os.system",
+         "<<: *a", "---", "|", "#"]
+Slip = tuple[int, int, str, str]
+slips = st.lists(st.tuples(st.integers(0, BASE.count("\n") - 1), st.integers(0, 80), st.sampled_from(SLIPS),
+                           st.sampled_from(["insert", "replace line", "delete line", "double line"])),
+                 min_size=1, max_size=4)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(slips)
+def test_any_slip_in_the_file_gives_problems_with_lines_never_a_crash(edits: list[Slip]) -> None:
+    lines = BASE.splitlines(keepends=True)
+    for row, col, text, how in edits:
+        row = min(row, len(lines) - 1)
+        if how == "insert":
+            lines[row] = lines[row][:col] + text + lines[row][col:]
+        elif how == "replace line":
+            lines[row] = text + "\n"
+        elif how == "delete line" and len(lines) > 1:
+            del lines[row]
+        elif how == "double line":
+            lines.insert(row, lines[row])
+    text = "".join(lines)
+    try:
+        parse_config(text, "cameras.yaml")
+    except ConfigError as exc:
+        assert exc.problems
+        for problem in exc.problems:
+            # One readable line per problem, at a line of the file.
+            assert 1 <= problem.line <= text.count("\n") + 1, problem
+            assert "\n" not in str(problem) and problem.path and problem.message, problem
 
 
 # ---- run: a bad config stops before anything is touched -----------------------------------------

@@ -69,6 +69,7 @@ def test_restarts_are_budgeted_per_window_so_rare_faults_never_use_the_budget_up
     policy = RestartPolicy(budget=1, window_s=window_s, backoff_start_s=0.1)
     with supervising([Ticker("ticker")], policy) as supervisor:
         child = supervisor.children[0]
+        restarted_at = time.monotonic()
         for fault in range(2):  # faults further apart than the window: each one is restarted
             if fault:
                 time.sleep(max(0.0, window_s + 0.5 - (time.monotonic() - restarted_at)))

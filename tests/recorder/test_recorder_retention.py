@@ -37,6 +37,16 @@ def engine(data_dir: Path) -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.fixture
+def store_engine(store_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """The store on SQLite and on PostgreSQL in turn, where the CLI finds it too."""
+    monkeypatch.setenv("CUSTODYWATCH_DATABASE_URL", store_url)
+    engine = make_engine(store_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
 def iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat()
 
@@ -135,7 +145,7 @@ def test_a_quota_that_needs_protected_footage_raises_the_alarm_and_keeps_it(
     assert [d.path for d in result.deleted] == [s2.path] and result.alarm is None
 
 
-def test_holds_by_cli_are_listed_released_and_audited(engine: Engine,
+def test_holds_by_cli_are_listed_released_and_audited(store_engine: Engine,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     t = 1_790_000_000.0
     assert main(["hold", "create", "--camera", "cam-a", "--camera", "cam-b", "--from", iso(t),
@@ -149,7 +159,7 @@ def test_holds_by_cli_are_listed_released_and_audited(engine: Engine,
     capsys.readouterr()
     assert main(["hold", "list"]) == 0 and hold_id not in capsys.readouterr().out
     assert main(["hold", "list", "--all"]) == 0 and "released" in capsys.readouterr().out
-    audit = RecorderCatalog(engine).audit_log()
+    audit = RecorderCatalog(store_engine).audit_log()
     assert [(a[1], a[2], a[4]) for a in audit] == [("inspector-li", "hold_created", hold_id),
                                                    ("chief-wang", "hold_released", hold_id)]
 

@@ -149,8 +149,8 @@ def test_an_alert_keeps_the_people_of_its_fire_time_frame_for_its_snapshot(tmp_p
     db.dispose()
 
 
-def test_custody_records_round_trip(tmp_path):
-    db = make_engine(f"sqlite:///{tmp_path / 'c.db'}")
+def test_custody_records_round_trip(store_url):
+    db = make_engine(store_url)  # on SQLite and PostgreSQL
     migrate(db)
     store = RulesStateStore(db)
     store.put_custody(CustodyRecord("p1", "hold-1", "summons", False, 100.0, None))
@@ -174,8 +174,8 @@ def test_a_replayed_event_names_the_same_alert(tmp_path):
     assert ea and [e.alert_id for e in ea] == [e.alert_id for e in eb]
 
 
-def test_a_release_entered_at_the_desk_ends_the_overstay_alert(tmp_path):
-    db = make_engine(f"sqlite:///{tmp_path / 'custodywatch.db'}")
+def test_a_release_entered_at_the_desk_ends_the_overstay_alert(store_url):
+    db = make_engine(store_url)  # on SQLite and PostgreSQL
     migrate(db)
     state = RulesStateStore(db)
     state.put_custody(CustodyRecord("p1", "hold-1", "summons", False, -150.0, None))

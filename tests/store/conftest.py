@@ -1,3 +1,4 @@
+"""Every store test runs on SQLite and on PostgreSQL (store_backend / store_url in tests/conftest.py)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -10,30 +11,22 @@ from sqlalchemy import Engine
 from custodywatch.store.alerts import AlertStore
 from custodywatch.store.db import make_engine, migrate
 
-BACKENDS = ["sqlite", "postgresql"]
+
+@pytest.fixture
+def backend(store_backend: str) -> str:
+    return store_backend
+
+
+@pytest.fixture
+def db_url(store_url: str) -> str:
+    """An empty database: a SQLite file (at db_path), or a scratch PostgreSQL database."""
+    return store_url
 
 
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
+    """The SQLite file of db_url on the sqlite backend."""
     return tmp_path / "data" / "custodywatch.db"
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    """Which database the store test runs on; every store test runs on both."""
-    return str(request.param)
-
-
-@pytest.fixture
-def db_url(backend: str, db_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
-    """An empty database: a SQLite file, or a scratch PostgreSQL database dropped after the test."""
-    if backend == "sqlite":
-        yield f"sqlite:///{db_path}"
-        return
-    scratch = request.getfixturevalue("pg_databases")
-    url: str = scratch.url()
-    yield url
-    scratch.drop(url)
 
 
 @pytest.fixture
@@ -47,7 +40,7 @@ def engine(db_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def sqlite_only(backend: str) -> None:
     if backend != "sqlite":
-        pytest.skip("SQLite-specific: PostgreSQL has no file, pragmas or single-writer lock")
+        pytest.skip("SQLite-specific: PostgreSQL has no database file, pragmas or WAL")
 
 
 @pytest.fixture

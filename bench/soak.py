@@ -1,0 +1,246 @@
+"""Soak: the whole service with 8 cameras for 30 minutes; its resources must stay flat and its
+recording whole.
+
+Run: `.venv/bin/python bench/soak.py [--minutes 30] [--cameras 8] [--json OUT]`.
+
+Material: the same realistic sub-stream as bench/capacity.py (real footage, 640x360, 15 fps,
+512 kbit/s), served once per camera by the real RTSP test server; `custodywatch run` on a fresh
+data directory (SQLite), recording each stream (remux) and analysing it at 2 fps.
+
+Every `--interval` seconds (60) it samples the service's process tree: resident memory of every
+process, open file descriptors and threads, and the service's shared-memory segments in /dev/shm.
+At the end (SIGTERM, as an operator would) it prints each figure's slope per hour (least squares
+over the samples after the first, which is taken while cameras still connect), and checks the
+archive: every camera's segments must cover the run without holes, and every segment file must be
+there with the size its index record names. The last line is
+`soak: M min, C cameras, rss +X MiB/h, fds +Y/h, shm +Z/h, lost segments N`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+import yaml
+from capacity import ZONES, make_stream
+
+from custodywatch.pipeline.shm import PREFIX as SHM_PREFIX
+from custodywatch.recorder.index import INDEX_NAME, GapRecord, SegmentRecord, parse_record
+from custodywatch.rtsp_server import RtspLoopServer
+
+SEGMENT_S = 10
+READY_TIMEOUT_S = 180
+STOP_TIMEOUT_S = 30
+HOLE_TOLERANCE_S = 0.5  # holes shorter than this are timestamp rounding between segments
+
+
+@dataclass(frozen=True)
+class Sample:
+    at_s: float  # since the first sample
+    processes: int
+    rss_mib: float
+    fds: int
+    threads: int
+    shm_segments: int
+    shm_mib: float
+    rss_by_process: dict[str, float]
+
+
+@dataclass(frozen=True)
+class CameraRecording:
+    camera: str
+    segments: int
+    covered_s: float
+    holes: int  # between consecutive segments, not accounted for by a gap record
+    hole_s: float
+    gaps: int  # gap records the recorder wrote (camera offline, stream error, ...)
+    missing_files: int  # segments whose file is absent or not the size recorded
+
+
+def service_tree(pid: int) -> list[psutil.Process]:
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def sample(pid: int, started: float) -> Sample:
+    rss: dict[str, float] = {}
+    fds = threads = 0
+    procs = service_tree(pid)
+    for p in procs:
+        try:
+            with p.oneshot():
+                name = p.name()
+                rss[f"{name}[{p.pid}]"] = p.memory_info().rss / 2**20
+                fds += p.num_fds()
+                threads += p.num_threads()
+        except psutil.NoSuchProcess:
+            continue
+    # The service names its segments cw-<main pid>-...: only this run's are counted.
+    shm = [e for e in Path("/dev/shm").iterdir() if e.name.startswith(f"{SHM_PREFIX}-{pid}-")]
+    return Sample(round(time.monotonic() - started, 1), len(procs), round(sum(rss.values()), 1), fds, threads,
+                  len(shm), round(sum(e.stat().st_size for e in shm if e.exists()) / 2**20, 1),
+                  {k: round(v, 1) for k, v in rss.items()})
+
+
+def slope_per_hour(xs_s: list[float], ys: list[float]) -> float:
+    """Least-squares slope, per hour."""
+    n = len(xs_s)
+    if n < 2:
+        return 0.0
+    mx, my = sum(xs_s) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs_s)
+    if sxx == 0:
+        return 0.0
+    return sum((x - mx) * (y - my) for x, y in zip(xs_s, ys, strict=True)) / sxx * 3600.0
+
+
+def check_recording(archive: Path, cameras: list[str]) -> list[CameraRecording]:
+    segments: dict[str, list[SegmentRecord]] = {c: [] for c in cameras}
+    gaps: dict[str, list[GapRecord]] = {c: [] for c in cameras}
+    for line in (archive / INDEX_NAME).read_text().splitlines():
+        record = parse_record(line)
+        if isinstance(record, SegmentRecord):
+            segments[record.camera].append(record)
+        elif isinstance(record, GapRecord):
+            gaps[record.camera].append(record)
+    out = []
+    for camera in cameras:
+        segs = sorted(segments[camera], key=lambda s: s.start)
+        holes, hole_s = 0, 0.0
+        for before, after in zip(segs, segs[1:], strict=False):
+            hole = after.start - before.end
+            explained = any(g.start <= before.end + HOLE_TOLERANCE_S
+                            and g.end >= after.start - HOLE_TOLERANCE_S for g in gaps[camera])
+            if hole > HOLE_TOLERANCE_S and not explained:
+                holes += 1
+                hole_s += hole
+        missing = 0
+        for s in segs:
+            path = archive / s.path
+            if not path.exists() or path.stat().st_size != s.size:
+                missing += 1
+        covered = sum(s.end - s.start for s in segs)
+        out.append(CameraRecording(camera, len(segs), round(covered, 1), holes, round(hole_s, 1),
+                                   len(gaps[camera]), missing))
+    return out
+
+
+def write_config(path: Path, urls: dict[str, str]) -> None:
+    path.write_text(yaml.safe_dump({
+        "site": {"id": "soak", "box_id": "box1"},
+        "recorder": {"segment_s": SEGMENT_S},
+        "rooms": [{"id": f"room-{i}", "type": "interrogation"} for i in range(len(urls))],
+        "cameras": [{"id": camera, "room": f"room-{i}", "detect_url": url, "fps": 2, "zones": ZONES}
+                    for i, (camera, url) in enumerate(urls.items())],
+    }))
+
+
+def run(minutes: float, cameras: int, interval_s: float, work: Path) -> dict[str, Any]:
+    stream = make_stream(work / "camera.mp4")
+    names = [f"cam-{i}" for i in range(cameras)]
+    data = work / "data"
+    env = dict(os.environ, CUSTODYWATCH_DATA=str(data))
+    samples: list[Sample] = []
+    with RtspLoopServer({name: stream for name in names}) as rtsp:
+        config = work / "cameras.yaml"
+        write_config(config, {name: rtsp.url(name) for name in names})
+        log_path = work / "service.log"
+        with log_path.open("w") as log:
+            proc = subprocess.Popen([sys.executable, "-m", "custodywatch.cli", "run", "--config", str(config),
+                                     "--port", "0"], stdout=subprocess.PIPE, stderr=log, text=True, env=env)
+            try:
+                assert proc.stdout is not None
+                deadline = time.monotonic() + READY_TIMEOUT_S
+                line = ""
+                while not line.startswith("custodywatch ready: "):
+                    line = proc.stdout.readline()
+                    if (not line and proc.poll() is not None) or time.monotonic() > deadline:
+                        raise SystemExit(f"service did not start:\n{log_path.read_text()[-3000:]}")
+                started = time.monotonic()
+                end = started + minutes * 60.0
+                while True:
+                    samples.append(sample(proc.pid, started))
+                    s = samples[-1]
+                    print(f"t={s.at_s / 60:5.1f} min  processes {s.processes}  rss {s.rss_mib:7.1f} MiB  "
+                          f"fds {s.fds:4d}  threads {s.threads:4d}  shm {s.shm_segments} ({s.shm_mib} MiB)",
+                          flush=True)
+                    if proc.poll() is not None:
+                        raise SystemExit(f"service exited {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+                    if time.monotonic() >= end:
+                        break
+                    time.sleep(min(interval_s, max(0.0, end - time.monotonic())))
+                stop_at = time.monotonic()
+                proc.send_signal(signal.SIGTERM)
+                code = proc.wait(STOP_TIMEOUT_S)
+                stop_s = time.monotonic() - stop_at
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+    recordings = check_recording(data / "archive", names)
+    steady = samples[1:] if len(samples) > 2 else samples
+    xs = [s.at_s for s in steady]
+    left = [e.name for e in Path("/dev/shm").iterdir() if e.name.startswith(f"{SHM_PREFIX}-{proc.pid}-")]
+    return {
+        "minutes": minutes, "cameras": cameras, "interval_s": interval_s,
+        "exit_code": code, "stop_s": round(stop_s, 1), "shm_left_after_stop": left,
+        "slope_per_hour": {
+            "rss_mib": round(slope_per_hour(xs, [s.rss_mib for s in steady]), 1),
+            "fds": round(slope_per_hour(xs, [float(s.fds) for s in steady]), 1),
+            "threads": round(slope_per_hour(xs, [float(s.threads) for s in steady]), 1),
+            "shm_segments": round(slope_per_hour(xs, [float(s.shm_segments) for s in steady]), 1),
+        },
+        "recordings": [asdict(r) for r in recordings],
+        "lost_segments": sum(r.holes + r.missing_files for r in recordings),
+        "samples": [asdict(s) for s in samples],
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, default=30.0)
+    parser.add_argument("--cameras", type=int, default=8)
+    parser.add_argument("--interval", type=float, default=60.0, help="seconds between samples")
+    parser.add_argument("--json", type=Path, help="write every sample and figure here")
+    parser.add_argument("--keep", action="store_true", help="keep the data directory (printed)")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="custodywatch-soak-"))
+    try:
+        result = run(args.minutes, args.cameras, args.interval, work)
+    finally:
+        if args.keep:
+            print(f"data kept in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1) + "\n")
+    first, last = result["samples"][0], result["samples"][-1]
+    print(f"first sample: {json.dumps({k: v for k, v in first.items() if k != 'rss_by_process'})}")
+    print(f"last sample:  {json.dumps({k: v for k, v in last.items() if k != 'rss_by_process'})}")
+    for r in result["recordings"]:
+        print(f"recording {r['camera']}: {r['segments']} segments, {r['covered_s']} s, holes {r['holes']} "
+              f"({r['hole_s']} s), gap records {r['gaps']}, missing files {r['missing_files']}")
+    slope = result["slope_per_hour"]
+    print(f"stopped in {result['stop_s']} s (exit {result['exit_code']}), "
+          f"shm segments left: {len(result['shm_left_after_stop'])}")
+    print(f"soak: {args.minutes:g} min, {args.cameras} cameras, rss {slope['rss_mib']:+} MiB/h, "
+          f"fds {slope['fds']:+}/h, shm {slope['shm_segments']:+}/h, "
+          f"lost segments {result['lost_segments']}")
+    return 0 if result["lost_segments"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""The page served by a centre, in a real headless Chromium: many sites' alerts, a site filter, and
+an alert's clip played from the box that recorded it (through the centre)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from api_accounts import PASSWORD
+from cdp import CHROMIUM, Page
+from live_server import LiveServer
+from pg_scratch import ScratchDatabases
+
+from custodywatch.api.app import create_app
+from custodywatch.api.box_links import BoxDirectory
+from custodywatch.api.events import EventHub
+from custodywatch.central_config import BoxLink
+from custodywatch.recorder.testmedia import MediaSpec, write_media
+from custodywatch.rules.events import AlertEvent
+from custodywatch.store.accounts import AccountStore, Role
+from custodywatch.store.alerts import AlertStore
+from custodywatch.store.central import CentralStore
+from custodywatch.store.db import make_engine, migrate
+from custodywatch.store.outbox import Outbox
+from custodywatch.vocabulary import RuleId, Severity
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is missing: run scripts/setup.sh")
+T0 = 1_700_000_000.0
+
+
+def test_the_centre_page_filters_by_site_and_plays_a_clip_from_the_box(pg_databases: ScratchDatabases,
+                                                                       tmp_path: Path) -> None:
+    central = make_engine(pg_databases.url())
+    migrate(central)
+    AccountStore(central).add_user("sup", Role.WATCH_DESK, PASSWORD)
+    boxes = {}
+    for n, site in enumerate(("north", "south")):
+        engine = make_engine(f"sqlite:///{tmp_path / site / 'box.db'}")
+        migrate(engine)
+        alert_id = f"{site}-alert"
+        AlertStore(engine, site, "box1").apply(AlertEvent(
+            "fired", alert_id, RuleId.SINGLE_OFFICER, "interrogation-1", "cam-a", Severity.ALARM,
+            T0 + n * 60, T0 + n * 60 + 60))
+        CentralStore(central).take(site, "box1", Outbox(engine).after(0, 10))
+        AccountStore(engine).add_user("central", Role.WATCH_DESK, PASSWORD)
+        clips = tmp_path / site / "clips" / alert_id
+        clips.mkdir(parents=True)
+        write_media(clips / "final.mp4", MediaSpec(seconds=3, width=320, height=180))
+        boxes[site] = engine
+
+    box_hub = EventHub()
+    box_app = create_app(AlertStore(boxes["south"], "south", "box1"), box_hub, engine=boxes["south"],
+                         data_dir=tmp_path / "south")
+    hub = EventHub()
+    app = create_app(AlertStore(central, "central", "central"), hub, engine=central, title="central")
+    try:
+        with LiveServer(box_app, box_hub) as box:
+            app.state.central_boxes = BoxDirectory([BoxLink(site="south", box="box1", url=box.url,
+                                                            username="central", password=PASSWORD)])
+            with LiveServer(app, hub) as centre, Page(centre.url + "/") as page:
+                page.wait_for("!document.getElementById('login-view').hidden", what="the login form")
+                page.evaluate(f"""
+                    document.getElementById('login-username').value = 'sup';
+                    document.getElementById('login-password').value = {json.dumps(PASSWORD)};
+                    document.getElementById('login-form').requestSubmit();""")
+                rows = "[...document.querySelectorAll('#alert-rows tr')].map((tr) => tr.dataset.id).sort()"
+                page.wait_for(f"{rows}.length === 2", what="both sites' alerts")
+                page.wait_for("!document.getElementById('site-filter-label').hidden", what="the site filter")
+                options = page.evaluate(
+                    "[...document.getElementById('site-filter').options].map((o) => o.value)")
+                assert sorted(options) == ["", "north", "south"]
+                page.evaluate("""const f = document.getElementById('site-filter');
+                                 f.value = 'south'; f.dispatchEvent(new Event('change'));""")
+                page.wait_for(f"JSON.stringify({rows}) === '[\"south-alert\"]'", what="only the south alert")
+                page.evaluate("document.querySelector('tr[data-id=\"south-alert\"]').click()")
+                page.wait_for("document.getElementById('detail-clip').src.includes('/api/central/alerts/')",
+                              what="the clip asked of the centre")
+                page.wait_for("document.getElementById('detail-clip').currentTime > 1.0", timeout_s=30,
+                              what="the box's clip playing through the centre")
+    finally:
+        central.dispose()
+        for engine in boxes.values():
+            engine.dispose()

@@ -1,0 +1,192 @@
+"""Corrupt input: files that are no video given to `analyze`, and a live stream with garbage bytes
+and a truncated access unit, which the reader and the recorder must ride through."""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import zmq
+from corrupt_media import FPS, write_clean_clip, write_damaged_copy
+
+from custodywatch.cli import main
+from custodywatch.paths import shared_dir
+from custodywatch.pipeline.reader import CameraSource, CameraThread
+from custodywatch.pipeline.source import Frame, SourceCounters, read_frames
+from custodywatch.recorder.camera import CameraRecorder
+from custodywatch.recorder.index import ArchiveIndex, GapRecord, SegmentRecord
+from custodywatch.rtsp_server import RtspLoopServer, default_python
+
+CONFIG = """\
+rooms:
+  - {id: holding-1, type: holding}
+cameras:
+  - id: cam-h1
+    room: holding-1
+    detect_url: holding.mp4
+    zones:
+      detainee_area: [[0.0, 0.5], [0.5, 0.5], [0.5, 1.0], [0.0, 1.0]]
+      guard_post: [[0.6, 0.5], [1.0, 0.5], [1.0, 1.0], [0.6, 1.0]]
+"""
+FRAMES = 40  # 4 s at 10 fps: the loop server repeats it
+SCRAMBLED = {12, 13, 25}  # P-frames full of garbage (packet numbers; keyframes at 0, 10, 20, 30)
+TRUNCATED = {33}  # a P-frame cut to a third
+STREAM_S = 9.0  # two full loops of the damage, whenever the client joins
+
+PHOTOS = shared_dir() / "media" / "photos"
+needs_rtsp = pytest.mark.skipif(not default_python().is_file(),
+                                reason="the RTSP server's venv is missing: run scripts/setup.sh")
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("corrupt")
+    clean = write_clean_clip(folder / "clean.mp4", FRAMES)
+    return clean, write_damaged_copy(clean, folder / "damaged.mp4", SCRAMBLED, TRUNCATED)
+
+
+# ---- analyze: no video, no traceback ------------------------------------------------------------
+
+
+def _faststart_half(clean: Path, path: Path) -> Path:
+    """A recording cut off mid-file whose index (moov) came first: it opens, then its data ends."""
+    whole = path.with_name("faststart.mp4")
+    with av.open(str(clean)) as src, av.open(str(whole), "w", options={"movflags": "faststart"}) as dst:
+        stream = dst.add_stream_from_template(src.streams.video[0])
+        for packet in src.demux(src.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                dst.mux(packet)
+    data = whole.read_bytes()
+    path.write_bytes(data[:len(data) // 2])
+    return path
+
+
+# clean clip, file to write -> whatever the writer returns
+Maker = Callable[[Path, Path], object]
+NOT_VIDEO: dict[str, tuple[str, Maker]] = {
+    "interview notes (text)": ("notes.mp4", lambda clean, p: p.write_text("Interview notes\nroom 2\n")),
+    "random bytes": ("dump.mp4", lambda clean, p: p.write_bytes(
+        np.random.default_rng(3).integers(0, 256, 300_000, dtype=np.uint8).tobytes())),
+    "an empty file": ("empty.mp4", lambda clean, p: p.write_bytes(b"")),
+    "an MP4 cut off before its index": ("cut.mp4", lambda clean, p: p.write_bytes(
+        clean.read_bytes()[:clean.stat().st_size // 2])),
+    "a photo": ("room.jpg", lambda clean, p: p.write_bytes((PHOTOS / "bus.jpg").read_bytes())),
+}
+NOT_VIDEO_SAYS = {
+    "interview notes (text)": "not a video file (no readable container)",
+    "random bytes": "not a video file (no readable container)",
+    "an empty file": "not a video file (no readable container)",
+    "an MP4 cut off before its index": "not a video file (no readable container)",
+    "a photo": "not a video file (a still image, image2)",
+}
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "cameras.yaml"
+    path.write_text(CONFIG)
+    return path
+
+
+@pytest.mark.parametrize("name", list(NOT_VIDEO))
+def test_analyze_of_a_file_that_is_no_video_exits_2_naming_it(
+        name: str, tmp_path: Path, config: Path, clips: tuple[Path, Path],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    filename, make = NOT_VIDEO[name]
+    video = tmp_path / filename
+    make(clips[0], video)
+    assert main(["analyze", str(video), "--config", str(config), "--camera", "cam-h1"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.strip().splitlines()[-1] == f"custodywatch: {video}: {NOT_VIDEO_SAYS[name]}"
+    assert "Traceback" not in captured.err
+
+
+def test_analyze_of_a_recording_cut_mid_data_exits_2_after_the_frames_it_had(
+        tmp_path: Path, config: Path, clips: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    """No partial alert list that looks complete: the file is named, with how far it got."""
+    video = _faststart_half(clips[0], tmp_path / "cut_faststart.mp4")
+    assert main(["analyze", str(video), "--config", str(config), "--camera", "cam-h1"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    last = captured.err.strip().splitlines()[-1]
+    assert last.startswith(f"custodywatch: {video}: corrupt data after ") and " frames: " in last, last
+    assert "Traceback" not in captured.err
+
+
+# ---- a damaged stream: the reader and the recorder go on -----------------------------------------
+
+
+def test_damaged_file_frames_are_delivered_and_counted(clips: tuple[Path, Path]) -> None:
+    clean, damaged = clips
+    clean_counts, damaged_counts = SourceCounters(), SourceCounters()
+    assert len(list(read_frames("cam", str(clean), FPS, counters=clean_counts))) == FRAMES
+    assert clean_counts.corrupt == 0
+    frames = list(read_frames("cam", str(damaged), FPS, counters=damaged_counts))
+    assert len(frames) == FRAMES  # the damaged ones too: concealed by the decoder, not dropped
+    assert damaged_counts.corrupt >= len(TRUNCATED) + 2, damaged_counts
+
+
+@needs_rtsp
+def test_a_stream_with_garbage_and_a_truncated_frame_keeps_being_read_and_recorded(
+        clips: tuple[Path, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    _, damaged = clips
+    caplog.set_level(logging.WARNING, logger="custodywatch.source")
+    archive = tmp_path / "archive"
+    with RtspLoopServer({"cam": damaged}) as server:
+        url = server.url("cam")
+        recorder = CameraRecorder("cam", url, ArchiveIndex(archive), segment_s=2.0, open_timeout_s=5,
+                                  read_timeout_s=5)
+        until = time.time() + STREAM_S
+        recording = threading.Thread(target=recorder.run, kwargs={"until": until}, daemon=True)
+        recording.start()
+        # The live service's camera thread too, on its own connection (nobody takes its frames: they
+        # are dropped and counted, which does not matter here).
+        zctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+        stop = threading.Event()
+        live = CameraThread(CameraSource("cam", url, 2.0), zctx, f"ipc://{tmp_path / 'frames'}",
+                            f"faults{os.getpid()}", stop, 5.0, 5.0)
+        live.start()
+        counters = SourceCounters()
+        frames: list[Frame] = []
+        for frame in read_frames("cam", url, FPS, open_timeout_s=5, read_timeout_s=5, counters=counters):
+            frames.append(frame)
+            if time.time() >= until:
+                break
+        recording.join(20)
+        assert not recording.is_alive()
+        health = live.snapshot()
+        stop.set()
+        live.join(10)
+        zctx.destroy(linger=0)
+
+    # The reader went through the damage, loop after loop, without a pause or a reconnection.
+    assert counters.corrupt >= 2, counters
+    times = [f.stream_s for f in frames]
+    assert times[-1] - times[0] >= STREAM_S - 4  # the first frame waits for a keyframe (up to ~2 s)
+    assert max(b - a for a, b in zip(times, times[1:], strict=False)) < 0.5
+    assert len(frames) >= (times[-1] - times[0]) * FPS * 0.9
+    assert any("damaged frame" in r.getMessage() for r in caplog.records), caplog.text
+    # What the health page shows for the camera: connected all along, the damage counted.
+    assert health.connected and health.reconnects == 0 and health.error is None, health
+    assert health.corrupt >= 1, health
+
+    # The recording has no hole: segment after segment, across every damaged packet.
+    records = list(ArchiveIndex(archive).records())
+    segments = [r for r in records if isinstance(r, SegmentRecord)]
+    assert [r for r in records if isinstance(r, GapRecord) and r.start > segments[0].start] == []
+    assert len(segments) >= 3
+    for a, b in zip(segments, segments[1:], strict=False):
+        assert b.start == pytest.approx(a.end, abs=0.05)
+    assert segments[-1].end - segments[0].start >= STREAM_S - 4
+    assert recorder.stats.dropped_rejected == 0
+    # Remux only: the damaged packets are in the archive as sent, and it still plays.
+    with av.open(str(archive / segments[-1].path)) as played:
+        assert sum(1 for _ in played.decode(video=0)) >= 10
