@@ -10,12 +10,14 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
+from custodywatch import paths
 from custodywatch.api.deps import Services
 from custodywatch.api.escalation import Escalator
 from custodywatch.api.events import EventHub, ZmqEventBridge, health_feed
 from custodywatch.api.exports import ExportJobs
 from custodywatch.api.metrics import build_registry
 from custodywatch.api.mqtt_publisher import MqttPublisher
+from custodywatch.api.reanalysis import ReanalysisJobs
 from custodywatch.api.routers.alerts import router as alerts_router
 from custodywatch.api.routers.audit import router as audit_router
 from custodywatch.api.routers.auth import router as auth_router
@@ -34,6 +36,7 @@ from custodywatch.api.routers.maintenance import router as maintenance_router
 from custodywatch.api.routers.metrics import router as metrics_router
 from custodywatch.api.routers.pages import STATIC_DIR
 from custodywatch.api.routers.pages import router as pages_router
+from custodywatch.api.routers.reanalysis import router as reanalysis_router
 from custodywatch.api.routers.recordings import router as recordings_router
 from custodywatch.api.routers.reports import router as reports_router
 from custodywatch.api.routers.rooms import router as rooms_router
@@ -49,8 +52,8 @@ from custodywatch.store.rules_state import RulesStateStore
 
 ROUTERS = (auth_router, clips_router, alerts_router, events_router, cameras_router, custody_router,
            rooms_router, recordings_router, holds_router, exports_router, users_router, audit_router,
-           config_router, box_router, escalations_router, maintenance_router, reports_router, central_router,
-           health_router, metrics_router, pages_router)
+           config_router, box_router, escalations_router, maintenance_router, reports_router,
+           reanalysis_router, central_router, health_router, metrics_router, pages_router)
 
 
 def api_only_health() -> HealthReport:
@@ -74,18 +77,22 @@ def create_app(
     escalator: Escalator | None = None,
     mqtt: MqttPublisher | None = None,
     box_health: Callable[[], BoxHealthReport | None] | None = None,
+    model_dir: Path | None = None,
 ) -> FastAPI:
     """`engine` is the store's database (accounts, audit, custody); `bridge`, when given, runs for
     the app's lifetime on the server's event loop; `pipeline` gives the live per-camera figures for
     /metrics; `config` names the rooms, cameras and custody limits; `data_dir` holds the recorder's
     clips and keys, and `archive_dir` its archive (default `data_dir/archive`); `escalator`
     re-announces unacknowledged alerts; `mqtt` publishes alerts and camera health to a broker;
-    `box_health` gives the box's own latest health report (/healthz, /metrics, the live feed)."""
+    `box_health` gives the box's own latest health report (/healthz, /metrics, the live feed);
+    `model_dir` holds the model files re-analyses load (default as `run` finds them)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
             stack.callback(events.close)
+            if services.reanalysis is not None:
+                stack.callback(services.reanalysis.close)
             if mqtt is not None:
                 # First in, last out: it hears every alert the bridge relays until the bridge stops.
                 await stack.enter_async_context(mqtt.running(events, services.health))
@@ -112,6 +119,8 @@ def create_app(
         archive_dir=archive_dir if archive_dir is not None or data_dir is None else data_dir / "archive",
         data_dir=data_dir,
         escalator=escalator,
+        reanalysis=ReanalysisJobs(engine, model_dir or paths.model_dir(
+            None if config is None else config.detector.model_dir)),
     )
     app.add_exception_handler(AlertNotFound, _not_found)
     app.add_exception_handler(InvalidTransition, _conflict)

@@ -15,11 +15,14 @@ ACTOR = "cli"  # who the audit log names for changes made at the box's shell
 
 
 def _with_store(args: argparse.Namespace, action: Callable[[AccountStore, AuditLog], int]) -> int:
-    from custodywatch.store.db import make_engine, migrate
+    from custodywatch.store.revisions import DatabaseError, open_store
 
-    engine = make_engine(paths.database_url(None, args.database_url))
     try:
-        migrate(engine)
+        engine = open_store(paths.database_url(None, args.database_url))
+    except DatabaseError as exc:
+        print(f"custodywatch: user: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
         return action(AccountStore(engine), AuditLog(engine))
     except AccountError as exc:
         print(f"custodywatch: user: {exc}", file=sys.stderr)

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from custodywatch.api.escalation import Escalator
 from custodywatch.api.events import EventHub
 from custodywatch.api.exports import ExportJobs
+from custodywatch.api.reanalysis import ReanalysisJobs
 from custodywatch.api.schemas import HealthReport
 from custodywatch.api.throttle import LoginThrottle
 from custodywatch.config import Config
@@ -41,6 +42,8 @@ class Services:
     data_dir: Path | None = None
     # Re-announces unacknowledged alerts; also answers who has escalations waiting (None: never).
     escalator: Escalator | None = None
+    # Re-analyses of stored footage the page started (kept in the store, run one at a time).
+    reanalysis: ReanalysisJobs | None = None
 
 
 def get_services(request: Request) -> Services:

@@ -27,10 +27,12 @@ def run_central(cfg: CentralModeConfig, host: str | None = None, port: int | Non
     from custodywatch.api.app import create_app
     from custodywatch.api.box_links import BoxDirectory
     from custodywatch.api.events import EventHub
+    from custodywatch.forwarder import UNFORWARDED_KEEP_S
     from custodywatch.service import _ReadyAnnouncer, _Server
     from custodywatch.store.accounts import AccountStore
     from custodywatch.store.alerts import AlertStore
     from custodywatch.store.db import make_engine, migrate
+    from custodywatch.store.outbox import Outbox
 
     host = host or cfg.api.host
     port = cfg.api.port if port is None else port
@@ -42,6 +44,8 @@ def run_central(cfg: CentralModeConfig, host: str | None = None, port: int | Non
         print(f"custodywatch: central database {redact_url(cfg.database_url)}: {reason}", file=sys.stderr)
         engine.dispose()
         return EXIT_USAGE
+    # Alert actions taken here go to the centre's own outbox, which nothing forwards: keep it short.
+    Outbox(engine).prune(UNFORWARDED_KEEP_S, target=None)
     if AccountStore(engine).user_count() == 0:
         log.warning("no accounts yet on the central database: add one with "
                     "`custodywatch user add NAME --role admin --database-url ...`")

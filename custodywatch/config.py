@@ -328,9 +328,10 @@ ComponentKind = Literal["detector", "reader", "analytics", "recorder"]
 
 
 def _default_liveness() -> dict[ComponentKind, float]:
-    # Detector and reader loops turn several times a second; analytics and recorder loops wait on
-    # the store and on the disk, which may stall for a while without anything being wrong.
-    return {"detector": 10.0, "reader": 10.0, "analytics": 60.0, "recorder": 60.0}
+    # Detector and reader loops turn several times a second; the analytics loop waits on the store,
+    # which may stall for a while without anything being wrong; the recorder stamps from a thread of
+    # its own (its housekeeping may take long while its camera threads record).
+    return {"detector": 10.0, "reader": 10.0, "analytics": 60.0, "recorder": 15.0}
 
 
 class SupervisorConfig(StrictModel):

@@ -98,7 +98,9 @@ class Forwarder:
         log.info("forwarding to %s as %s/%s", redact_url(self.link.database_url), self.site_id, self.box_id)
         self._thread.start()
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 2.0) -> None:
+        # A pass stuck on a black-holed link may outlast this; the thread is a daemon, and the
+        # service must be gone within 10 s of SIGTERM.
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
@@ -193,7 +195,8 @@ class Forwarder:
             payload = {"camera": camera, "connected": h.connected, "fps_in": h.fps_in,
                        "fps_analysed": h.fps_analysed, "dropped": h.dropped, "reconnects": h.reconnects,
                        "last_frame_at": h.last_frame_at, "reported_at": now}
-            self._outbox.add(OutboxKind.HEALTH, camera, payload)
+            if not self._outbox.refresh_pending(OutboxKind.HEALTH, camera, payload):
+                self._outbox.add(OutboxKind.HEALTH, camera, payload)
             self._health_sent[camera] = (h.connected, now)
             noted += 1
         return noted

@@ -8,15 +8,20 @@ sees it as it would have live. Output is `analyze`'s: seconds from that first mo
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import logging
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from pathlib import Path
+from typing import Any
 
 import av
 
+from custodywatch.config import Config
 from custodywatch.pipeline.source import Frame, SourceError, read_frames
 from custodywatch.recorder.clips import Source, sources
 from custodywatch.recorder.index import INDEX_NAME, ArchiveIndex
@@ -98,3 +103,18 @@ def range_from_args(archive: str, camera: str, start: str | None, end: str | Non
     except TimeArgError as exc:
         raise ArchiveRangeError(str(exc)) from None
     return archive_range(Path(archive), camera, t0, t1)
+
+
+def reanalyse(cfg: Config, model_dir: Path, archive: Path, camera: str, start: float,
+              end: float) -> tuple[float, list[dict[str, Any]]]:
+    """The whole re-analysis of a range, as a job runs it (in a child process of the API, niced so
+    the live service keeps the CPU it needs): the origin and `analyze`'s lines as dicts."""
+    from custodywatch.analyze import analyze_frames
+    from custodywatch.models.detector import Detector
+
+    with contextlib.suppress(OSError):
+        os.nice(10)
+    stored = archive_range(archive, camera, start, end)
+    detector = Detector.from_config(cfg.detector, model_dir)
+    lines = analyze_frames(stored.frames(cfg.camera(camera).fps), cfg, camera, detector)
+    return stored.origin, [json.loads(line.to_json()) for line in lines]

@@ -162,7 +162,8 @@ def run_service(cfg: Config, host: str | None = None, port: int | None = None,
 
     app = create_app(store, hub, health=health_report, engine=db, bridge=bridge,
                      pipeline=health.figures, config=cfg, archive_dir=archive,
-                     data_dir=paths.data_dir(), escalator=escalator, mqtt=mqtt, box_health=box_health.report)
+                     data_dir=paths.data_dir(), escalator=escalator, mqtt=mqtt, box_health=box_health.report,
+                     model_dir=model_dir)
     if forwarder is not None:
         app.state.services.metrics.register(ForwardingCollector(forwarder.status))
     # With a certificate the page is served over HTTPS only (and the session cookie becomes Secure).

@@ -119,8 +119,9 @@ class BatchCollector:
 class DetectorService(Component):
     """One detector worker: a process with its own model session and its own frames socket."""
 
+    # Stops with the readers, not after them: frames are dropped freely anyway, and one analysed on
+    # the way out is of no use; its detections are what analytics waits for.
     kind: ClassVar[str] = "detector"
-    stop_after: ClassVar[tuple[str, ...]] = ("reader",)
     detector: DetectorConfig
     model_dir: str
     frames_endpoint: str

@@ -42,6 +42,22 @@ def heartbeat() -> None:
         _stamp.value = time.monotonic()
 
 
+def start_heartbeat_thread(interval_s: float = 1.0) -> threading.Thread:
+    """Heartbeats from a thread of its own for as long as the process lives, instead of from the
+    main loop: for a component whose real work runs in other threads and whose main loop may
+    legitimately block for a long time (the recorder: retention, clips, recovery at start). Only a
+    frozen process (stopped, or a thread holding the GIL) then goes silent."""
+
+    def beat() -> None:
+        while True:
+            heartbeat()
+            time.sleep(interval_s)
+
+    thread = threading.Thread(target=beat, name="heartbeat", daemon=True)
+    thread.start()
+    return thread
+
+
 class Component(ABC):
     """What runs inside a child process. Must be picklable (it crosses a spawn)."""
 
@@ -118,12 +134,13 @@ class ChildProcess:
     def start(self) -> None:
         self.stop_event = SPAWN.Event()  # the last one may have a dead sleeper
         self.stamp.value = 0.0
-        self.process = SPAWN.Process(
+        process = SPAWN.Process(
             target=_child_main, name=f"custodywatch-{self.name}",
             args=(self.component, self.stop_event, self.stamp, logging.getLogger().level), daemon=False,
         )
-        self.process.start()
-        self.pid = self.process.pid
+        process.start()  # if this fails, there is no process to watch, join or stop
+        self.process = process
+        self.pid = process.pid
         self.started_at = time.monotonic()
 
     def alive(self) -> bool:

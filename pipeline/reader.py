@@ -11,6 +11,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
+from multiprocessing import resource_tracker
 from multiprocessing.synchronize import Event
 from typing import ClassVar
 
@@ -195,5 +196,8 @@ class ReaderGroup(Component):
             zctx.destroy(linger=0)
 
     def after_exit(self, pid: int) -> None:
-        # A killed reader could not unlink its frame rings; its restart creates new ones.
-        unlink_segments(segment_prefix(self.service_id, pid))
+        # A killed reader could not unlink its frame rings; its restart creates new ones. They were
+        # registered with the resource tracker this process shares with its children, which would
+        # otherwise try to unlink them again at exit (and warn).
+        for name in unlink_segments(segment_prefix(self.service_id, pid)):
+            resource_tracker.unregister(f"/{name}", "shared_memory")

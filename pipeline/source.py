@@ -26,6 +26,9 @@ log = logging.getLogger("custodywatch.source")
 DRIFT_SETTLE_S = 60.0
 # A damaged stream logs its first damaged frame, then one line per this many, not one per frame.
 CORRUPT_LOG_EVERY = 100
+# Packets in a row the decoder refuses before a live source counts as broken (and is reconnected):
+# a glitch costs its frame, not the connection; a stream that is nothing but garbage is no stream.
+MAX_REFUSED_IN_A_ROW = 50
 # Demuxers of still pictures: a photo opens as a one-frame "video", which no analysis can use.
 STILL_IMAGE_FORMATS = ("image2",)
 
@@ -40,8 +43,9 @@ class SourceCounters:
 
     received: int = 0
     decoded: int = 0
-    # Decoded frames the decoder flagged as damaged (garbage or missing data, concealed by it):
-    # they are still delivered, as a camera's glitch must not stop analysis.
+    # Frames that arrived damaged: decoded with the damage concealed by the decoder (still
+    # delivered), or, from a live source, refused by it as invalid data (skipped). A camera's
+    # glitch must not stop analysis.
     corrupt: int = 0
     # time.monotonic() of the two latest packets. When a server stalls, FFmpeg's RTSP demuxer
     # still hands out the one packet it held back when its read times out: a stall shows as the
@@ -136,6 +140,12 @@ def open_container(
     return container
 
 
+def _log_damage(url: str, damaged: int) -> None:
+    if damaged == 1 or damaged % CORRUPT_LOG_EVERY == 0:
+        log.warning("%s: %d damaged frame(s) on this connection (corrupt data: concealed by the "
+                    "decoder or skipped)", redact_url(url), damaged)
+
+
 class KeyframeGate:
     """Whether decoding keyframes alone still gives every analysed frame.
 
@@ -189,6 +199,7 @@ def read_frames(camera: str, url: str, fps: float, *, realtime_files: bool = Fal
         index = 0
         decoded_any = False
         corrupt_here = 0  # damaged frames on this connection
+        refused_in_a_row = 0
         counts = counters if counters is not None else SourceCounters()
         live = realtime_files or is_stream_url(url)
         edge = WindowMin()
@@ -206,16 +217,25 @@ def read_frames(camera: str, url: str, fps: float, *, realtime_files: bool = Fal
                         keyframes_only = gate.keyframe(packet.pts * tb)
                     if keyframes_only and not packet.is_keyframe:
                         continue
-                    frames = codec.decode(packet)
+                    try:
+                        frames = codec.decode(packet)
+                        refused_in_a_row = 0
+                    except av.error.InvalidDataError:
+                        # A file is evidence analysed frame by frame: its damage stops it (below).
+                        refused_in_a_row += 1
+                        if not live or refused_in_a_row >= MAX_REFUSED_IN_A_ROW:
+                            raise
+                        counts.corrupt += 1
+                        corrupt_here += 1
+                        _log_damage(url, corrupt_here)
+                        continue
                 for frame in frames:
                     decoded_any = True
                     counts.decoded += 1
                     if frame.is_corrupt:
                         counts.corrupt += 1
                         corrupt_here += 1
-                        if corrupt_here == 1 or corrupt_here % CORRUPT_LOG_EVERY == 0:
-                            log.warning("%s: %d damaged frame(s) on this connection (corrupt data, "
-                                        "concealed by the decoder)", redact_url(url), corrupt_here)
+                        _log_damage(url, corrupt_here)
                     pts = frame.pts if frame.pts is not None else frame.dts
                     if pts is None:
                         continue

@@ -113,8 +113,11 @@ class Supervisor:
             for watched in self._watched:
                 if self._stopping.is_set():
                     return
-                with self._lock:
-                    self._check(watched, time.monotonic())
+                try:
+                    with self._lock:
+                        self._check(watched, time.monotonic())
+                except Exception:  # noqa: BLE001 - a failed restart (fork, memory) must not end the watch
+                    log.exception("watchdog: checking %s failed; trying again", watched.child.name)
 
     def _check(self, w: _Watched, now: float) -> None:
         child = w.child
@@ -164,6 +167,10 @@ class Supervisor:
                         child.request_stop()
                         asked.add(child.name)
                 time.sleep(STOP_POLL_S)
+                for child in running:
+                    if not child.alive():
+                        log.info("%s exited %.1f s into the shutdown", child.name,
+                                 time.monotonic() - deadline + STOP_TIMEOUT_S)
                 running = [c for c in running if c.alive()]
             # Whatever is left past the deadline (a hung child) is terminated, then killed.
             for child in reversed(self.children):

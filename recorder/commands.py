@@ -182,7 +182,7 @@ def _pick_camera(index: ArchiveIndex, camera: str | None) -> str:
 
 def _engine(flag: str | None, config: str | None) -> Engine:
     from custodywatch import paths
-    from custodywatch.store.db import make_engine, migrate
+    from custodywatch.store.revisions import DatabaseError, open_store
 
     configured = None
     if config:
@@ -192,9 +192,10 @@ def _engine(flag: str | None, config: str | None) -> Engine:
             configured = load_config(config).store.database_url
         except ConfigError as exc:
             raise InputError(str(exc)) from None
-    engine = make_engine(paths.database_url(configured, flag))
-    migrate(engine)
-    return engine
+    try:
+        return open_store(paths.database_url(configured, flag))
+    except DatabaseError as exc:
+        raise InputError(str(exc)) from None
 
 
 # ---- clip --------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,8 @@ from custodywatch.recorder.verify import (
 )
 
 MANIFEST = "manifest.json"
+# How far apart a camera's consecutive records may be and still follow one another (clock rounding).
+FOLLOWS_S = 1.0
 SIGNATURE = "manifest.sig"
 RECORDS = "records.jsonl"
 PUBKEY = "box_ed25519.pub.pem"
@@ -59,6 +62,26 @@ def is_package(path: Path) -> bool:
     return path.is_dir() and (path / MANIFEST).is_file()
 
 
+def camera_records(records: Iterable[AnyRecord], cameras: list[str]) -> dict[str, list[AnyRecord]]:
+    by_camera: dict[str, list[AnyRecord]] = {}
+    for rec in records:
+        if rec.camera in cameras:
+            by_camera.setdefault(rec.camera, []).append(rec)
+    return by_camera
+
+
+def reaches_back(by_camera: dict[str, list[AnyRecord]], start: float) -> bool:
+    """Whether what was read reaches back to `start` for every camera. A camera's segments and gaps
+    follow one another without a hole, so a first record read that is not the camera's first and
+    begins after `start` means its predecessor, which reaches past `start`, was skipped: the offsets
+    sidecar was wrong (or forged), and the whole index must be read."""
+    for recs in by_camera.values():
+        first = next((r for r in recs if not isinstance(r, DeletionRecord)), None)
+        if first is not None and first.seq > 0 and first.start > start + FOLLOWS_S:
+            return False
+    return True
+
+
 def export_package(index: ArchiveIndex, cameras: list[str], start: float, end: float, out: Path,
                    key: Ed25519PrivateKey, *, heads_file: Path | None = None,
                    subject: dict[str, Any] | None = None, box: dict[str, str] | None = None) -> Package:
@@ -66,11 +89,10 @@ def export_package(index: ArchiveIndex, cameras: list[str], start: float, end: f
         raise ExportError(f"the range's end ({end:.3f}) must be after its start ({start:.3f})")
     if out.exists() and any(out.iterdir()):
         raise ExportError(f"{out}: already exists and is not empty")
-    by_camera: dict[str, list[AnyRecord]] = {}
     # Records that end before the range cannot be in it: the offsets sidecar skips them unread.
-    for rec in index.records_from(start):
-        if rec.camera in cameras:
-            by_camera.setdefault(rec.camera, []).append(rec)
+    by_camera = camera_records(index.records_from(start), cameras)
+    if not reaches_back(by_camera, start):
+        by_camera = camera_records(index.records(), cameras)
     deleted = {r.path for recs in by_camera.values() for r in recs if isinstance(r, DeletionRecord)}
     excerpt: list[AnyRecord] = []
     chain: dict[str, dict[str, Any]] = {}

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from custodywatch.config import Config, RecorderConfig
-from custodywatch.pipeline.process import Component, heartbeat
+from custodywatch.pipeline.process import Component, start_heartbeat_thread
 from custodywatch.recorder.camera import CameraRecorder, CameraStats
 from custodywatch.recorder.index import ArchiveIndex, GapCause, GapRecord, SegmentRecord
 from custodywatch.recorder.signing import ChainSigner
@@ -32,6 +32,7 @@ from custodywatch.vocabulary import RuleId, Severity
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from custodywatch.pipeline.alert_backlog import AlertBacklog
     from custodywatch.recorder.retention import ProtectedFn, RetentionRules
 
 log = logging.getLogger("custodywatch.recorder")
@@ -162,6 +163,9 @@ class RecorderService(Component):
         from custodywatch.recorder.recovery import recover_camera
         from custodywatch.recorder.signing import heads_path, load_or_create_key
 
+        # Recording runs in the camera threads; housekeeping on this thread may take long (retention,
+        # clips, recovery) without recording being stuck, so liveness is the process's, not the loop's.
+        start_heartbeat_thread()
         data = Path(self.data_dir) if self.data_dir else paths.data_dir()
         index = ArchiveIndex(Path(self.archive_dir))
         for cam in self.cameras:
@@ -183,7 +187,6 @@ class RecorderService(Component):
         house = _Housekeeping(self, index, signer, listener, data)
         try:
             while not stop.wait(1.0):
-                heartbeat()
                 house.tick(time.time(), [r.stats for r in recorders])
         finally:
             halt.set()
@@ -204,10 +207,12 @@ class _Housekeeping:
         self.engine = None
         self.catalog = None
         self.alerts = None
+        self.backlog: AlertBacklog | None = None
         self.clipper = None
         self.zctx = None
         self.pub = None
         if svc.database_url:
+            from custodywatch.pipeline.alert_backlog import AlertBacklog
             from custodywatch.recorder.alert_clips import AlertClipper
             from custodywatch.recorder.catalog import RecorderCatalog
             from custodywatch.store.alerts import AlertStore
@@ -217,6 +222,7 @@ class _Housekeeping:
             self.catalog = RecorderCatalog(self.engine)
             self.catalog.catch_up(index)  # what the index got while the database was not written
             self.alerts = AlertStore(self.engine, svc.site_id, svc.box_id)
+            self.backlog = AlertBacklog(self.alerts.apply)
             self.clipper = AlertClipper(self.engine, index, data / "clips", self.settings)
         if svc.events_endpoint:
             import zmq
@@ -257,21 +263,22 @@ class _Housekeeping:
                 log.exception("index records not mirrored into the database")
 
     def _alerts(self) -> None:
-        from custodywatch.store.alerts import AlertStoreError
-
+        events = []
         while True:
             try:
-                event = self.listener.alerts.get_nowait()
+                events.append(self.listener.alerts.get_nowait())
             except queue.Empty:
-                return
+                break
+        for event in events:
             log.warning("video_loss %s for %s (recording)", event.kind, event.camera)
-            if self.alerts is not None:
-                try:
-                    self.alerts.apply(event)
-                except AlertStoreError:
-                    log.exception("video_loss event for %s not stored", event.camera)
-                    continue
-            if self.pub is not None:
+        if self.backlog is None:
+            stored = events
+        else:
+            # A store that is down keeps these waiting, in order, instead of stopping the recorder.
+            self.backlog.add(events)
+            stored = self.backlog.flush(time.time())
+        if self.pub is not None:
+            for event in stored:
                 self.pub.send_json({"type": "alert", "event": event.to_dict()})
 
     def _retention(self) -> None:
@@ -299,14 +306,20 @@ class _Housekeeping:
             log.exception("retention failed")
             return
         if catalog is not None and result.records:
-            catalog.mirror(self.index.id, result.records)
+            try:
+                catalog.mirror(self.index.id, result.records)
+            except Exception:  # noqa: BLE001 - the index has them; the mirror catches up at restart
+                log.exception("retention records not mirrored into the database")
         if self.clipper is not None:
             longest = max([s.retention_days, *s.retention_days_by_room.values(),
                            *s.retention_days_by_camera.values()])
             self.clipper.prune(time.time(), longest * 86400.0)
         if result.alarm is not None:
             if catalog is not None:
-                catalog.audit("quota_alarm", result.alarm)
+                try:
+                    catalog.audit("quota_alarm", result.alarm)
+                except Exception:  # noqa: BLE001 - the alarm still goes to the page below
+                    log.exception("quota alarm not written to the audit log")
             if self.pub is not None:
                 self.pub.send_json({"type": "recorder_alarm", "message": result.alarm, "at": time.time()})
 

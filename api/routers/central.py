@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import StreamingResponse
@@ -107,7 +108,7 @@ async def _from_box(request: Request, services: Services, username: str, alert_i
                         f"so its {media}s cannot be fetched")
     headers = {"range": request.headers["range"]} if "range" in request.headers else {}
     try:
-        answer = await client.get(f"/api/alerts/{alert_id}/{media}", params, headers)
+        answer = await client.get(f"/api/alerts/{quote(alert_id, safe='')}/{media}", params, headers)
     except BoxUnreachable as exc:
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, str(exc)) from None
     if answer.status >= 400:

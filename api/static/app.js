@@ -109,6 +109,12 @@ const STRINGS = {
     "custody.over": (d) => `Over by ${d}`,
     "custody.empty": "Nobody is held.",
     "custody.confirmRelease": (person) => `Release ${person}?`,
+    "custody.hold": "Hold footage",
+    "custody.holdReason": (person) => `Keep all footage of ${person}'s custody beyond retention. Reason (case number):`,
+    "custody.held": (person, by) => `The footage of ${person}'s custody is under a legal hold by ${by}.`,
+    "action.hold": "Legal hold",
+    "alert.holdReason": "Keep this alert's footage (all cameras of the room) beyond retention. Reason (case number):",
+    "alert.held": (by) => `This alert's footage is under a legal hold by ${by}.`,
     "basis.questioning": "Questioning",
     "basis.summons": "Summons",
     "basis.compelled_appearance": "Compelled appearance",
@@ -269,6 +275,12 @@ const STRINGS = {
     "custody.over": (d) => `已超时 ${d}`,
     "custody.empty": "当前无人在押。",
     "custody.confirmRelease": (person) => `确认 ${person} 离开？`,
+    "custody.hold": "保全录像",
+    "custody.holdReason": (person) => `保全 ${person} 本次看管期间的全部录像（不被清理）。原因（案件编号）：`,
+    "custody.held": (person, by) => `${person} 本次看管期间的录像已由 ${by} 保全。`,
+    "action.hold": "证据保全",
+    "alert.holdReason": "保全该告警的录像（房间内全部摄像机，不被清理）。原因（案件编号）：",
+    "alert.held": (by) => `该告警的录像已由 ${by} 保全。`,
     "basis.questioning": "盘问",
     "basis.summons": "传唤",
     "basis.compelled_appearance": "拘传",
@@ -654,6 +666,7 @@ function alertButtons(alert) {
   const out = [];
   if (alert.state === "new") out.push(button(t("action.acknowledge"), () => acknowledge(alert.id), "ack"));
   if (alert.state !== "resolved") out.push(button(t("action.resolve"), () => openResolve(alert.id), "ghost resolve"));
+  if (mayHold()) out.push(button(t("action.hold"), () => holdAlert(alert.id), "ghost hold"));
   return out;
 }
 
@@ -938,7 +951,8 @@ function renderCustody() {
       ? cell(left >= 0 ? duration(left) : t("custody.over", duration(-left)), "time left")
       : cell(t("custody.released", localTime(Date.parse(r.release) / 1000)), "time");
     const actions = cell("", "actions");
-    if (r.open) actions.append(button(t("custody.release"), () => release(r.person), "ghost"));
+    if (r.open) actions.append(button(t("custody.release"), () => release(r.person), "ghost release"));
+    if (mayHold()) actions.append(button(t("custody.hold"), () => holdCustody(r.person), "ghost hold"));
     tr.append(cell(r.person), cell(r.room), cell(basis), cell(localTime(r.check_in_epoch), "time"), leftCell, actions);
     return tr;
   });
@@ -963,6 +977,30 @@ async function submitCheckIn(event) {
   } catch (err) {
     el("checkin-error").textContent = err.message;
   }
+}
+
+// Legal holds by custody record or by alert: the box works out the cameras and the range.
+function mayHold() {
+  return me !== null && me.role !== "watch_desk";
+}
+
+async function holdBy(body, done) {
+  try {
+    const hold = await api("/api/holds", { method: "POST", body });
+    notify(done(hold.created_by));
+  } catch (err) {
+    notify(`${t("error.action")}: ${err.message}`);
+  }
+}
+
+function holdCustody(person) {
+  const reason = window.prompt(t("custody.holdReason", person));
+  if (reason) holdBy({ custody_id: person, reason }, (by) => t("custody.held", person, by));
+}
+
+function holdAlert(id) {
+  const reason = window.prompt(t("alert.holdReason"));
+  if (reason) holdBy({ alert_id: id, reason }, (by) => t("alert.held", by));
 }
 
 async function release(person) {

@@ -250,3 +250,23 @@ class MaintenanceWindowRow(Base):
     ended_at: Mapped[float | None]
     ended_by: Mapped[str | None] = mapped_column(String(ACTOR_LENGTH))
     created_at: Mapped[float]
+
+
+class ReanalysisJobRow(Base):
+    """A re-analysis of stored footage the page started (api/reanalysis.py): kept so its result
+    outlives the API process, and a job that died with it reads as failed, not running."""
+
+    __tablename__ = "reanalysis_jobs"
+    __table_args__ = (Index("ix_reanalysis_jobs_created_at", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    camera: Mapped[str] = mapped_column(String(ID_LENGTH))
+    start: Mapped[float]
+    end: Mapped[float]
+    requested_by: Mapped[str] = mapped_column(String(ACTOR_LENGTH))
+    state: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    origin: Mapped[float | None]  # wall-clock time the result's seconds count from
+    alerts: Mapped[str | None] = mapped_column(Text)  # JSON list of `analyze` lines
+    created_at: Mapped[float]
+    finished_at: Mapped[float | None]

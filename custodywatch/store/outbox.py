@@ -102,6 +102,21 @@ class Outbox:
             append(session, kind, key, payload, at=self._clock(), entry_id=entry_id)
             return True
 
+    def refresh_pending(self, kind: OutboxKind, key: str, payload: dict[str, Any],
+                        target: str = CENTRAL) -> bool:
+        """Replace the payload of the newest row of `kind` and `key` the target does not hold yet;
+        False when there is none. For states only the latest of which matters (camera health), so
+        a long outage leaves one row per key, not one per interval."""
+        with self._writes.begin() as session:
+            acked = session.scalar(select(ForwardCursorRow.seq).where(ForwardCursorRow.target == target)) or 0
+            row = session.scalars(select(OutboxRow).where(
+                OutboxRow.kind == kind.value, OutboxRow.key == key, OutboxRow.seq > acked)
+                .order_by(OutboxRow.seq.desc()).limit(1)).first()
+            if row is None:
+                return False
+            row.payload = json.dumps(payload, separators=(",", ":"))
+            return True
+
     def after(self, seq: int, limit: int) -> list[OutboxEntry]:
         """Rows after `seq`, oldest first."""
         with self._reads() as session:

@@ -38,6 +38,7 @@ NEEDS: dict[str, Role] = {
     "POST /api/maintenance": Role.INVESTIGATOR,
     "/api/maintenance": Role.WATCH_DESK,
     "/api/reports": Role.INVESTIGATOR,
+    "/api/reanalysis": Role.INVESTIGATOR,
     "/api/central/": Role.WATCH_DESK,
 }
 

@@ -1,13 +1,16 @@
 """The box's own health on /metrics, in /healthz and as a health event of the live feed."""
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import httpx
-from live_server import LiveServer
+import pytest
+from live_server import LiveServer, SseReader
 from sqlalchemy import Engine
 
+from custodywatch.api import events as events_module
 from custodywatch.api.app import create_app
 from custodywatch.api.events import EventHub
 from custodywatch.box_health import ClockStatus
@@ -53,3 +56,31 @@ def test_metrics_and_healthz_carry_the_box_figures_and_a_raised_check(
     disk = next(c for c in body["box"]["checks"] if c["check"] == "disk_free")
     assert disk["raised"] is True and disk["over"] is True
     assert body["box"]["clock_source"] is None and body["box"]["clock_offset_s"] is None
+
+
+def test_a_raised_box_check_is_pushed_to_the_watch_desk_and_its_clearing_too(
+        tmp_path: Path, engine: Engine, store: AlertStore, hub: EventHub, auth_headers: dict[str, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(events_module, "HEALTH_POLL_S", 0.05)
+    clock = {"status": ClockStatus("chrony", 0.01, True)}
+    monitor = BoxHealthMonitor(BoxSampler(tmp_path, clock=lambda: clock["status"]),
+                               HealthConfig(min_disk_free_gb=0, min_days_left=0, max_cpu_percent=100,
+                                            max_memory_percent=100, breach_after_s=0))
+    monitor.sample_once()
+    app = create_app(store, hub, engine=engine, box_health=monitor.report)
+    with LiveServer(app, hub) as server, \
+            httpx.Client(base_url=server.url, timeout=5, headers=auth_headers) as client, \
+            client.stream("GET", "/api/events") as response:
+        stream = SseReader(response)
+        assert stream.next().event == "reset"
+        time.sleep(0.2)  # the feed has seen the box fine
+        clock["status"] = ClockStatus("chrony", 4.2, True)  # the box's clock is 4.2 s off
+        monitor.sample_once()
+        raised = stream.next()
+        clock["status"] = ClockStatus("chrony", 0.02, True)
+        monitor.sample_once()
+        cleared = stream.next()
+    assert raised.event == "health" and json.loads(raised.data)["severity"] == "warning"
+    offset = next(c for c in json.loads(raised.data)["box"]["checks"] if c["check"] == "clock_offset")
+    assert offset["raised"] is True and offset["value"] == 4.2
+    assert cleared.event == "health" and json.loads(cleared.data)["severity"] == "ok"

@@ -23,6 +23,7 @@ from custodywatch.recorder.alert_clips import AlertClipper
 from custodywatch.recorder.catalog import RecorderCatalog
 from custodywatch.recorder.index import ArchiveIndex, SegmentRecord
 from custodywatch.recorder.signing import fingerprint, load_or_create_key
+from custodywatch.rules.custody import CustodyRecord
 from custodywatch.rules.engine import RoomCounts
 from custodywatch.rules.events import AlertEvent
 from custodywatch.store.accounts import AccountStore, Role
@@ -177,8 +178,9 @@ def test_log_in_see_an_alert_arrive_live_play_its_clip_and_acknowledge_it(
                                  "?.textContent", what="the custody row")
             assert left.startswith(("8:00:0", "7:59:")), left
             page.screenshot(SCREENSHOTS / "watch-desk-custody.png")
-            page.evaluate("window.confirm = () => true;"
-                          "document.querySelector('tr[data-person=\"case-17 Zhang\"] button').click()")
+            row = "document.querySelector('tr[data-person=\"case-17 Zhang\"]')"
+            assert page.evaluate(f"{row}.querySelector('button.hold') === null"), "investigators hold"
+            page.evaluate(f"window.confirm = () => true; {row}.querySelector('button.release').click()")
             page.wait_for("document.getElementById('custody-empty').hidden === false", what="the release")
     finally:
         analytics.close(linger=0)
@@ -203,6 +205,9 @@ def test_an_investigator_holds_a_moment_of_the_recording_then_an_admin_manages_u
     accounts.add_user("inv-chen", Role.INVESTIGATOR, PASSWORD)
     accounts.add_user("admin-he", Role.ADMIN, PASSWORD)
     key = fingerprint(load_or_create_key(recorded / "keys").public_key())  # made at install
+    checked_in = time.time() - 600
+    RulesStateStore(engine).put_custody(CustodyRecord("case-20 Liu", "interrogation-1", "questioning", False,
+                                                      checked_in))
     server = serve(data_dir=recorded, config=config(recorded))
     segments = [r for r in ArchiveIndex(recorded / "archive").records() if isinstance(r, SegmentRecord)]
     start, end = min(s.start for s in segments) - 5, max(s.end for s in segments) + 5
@@ -229,6 +234,14 @@ def test_an_investigator_holds_a_moment_of_the_recording_then_an_admin_manages_u
         page.wait_for("document.getElementById('rec-status').textContent.includes('legal hold by inv-chen')",
                       what="the legal hold")
         assert key in page.evaluate("document.getElementById('box-key').textContent")
+        # The custody board: hold all footage of one person's custody (its room's cameras, check-in to now).
+        page.evaluate("document.querySelector('.tab[data-tab=\"custody\"]').click()")
+        page.wait_for("document.querySelector('tr[data-person=\"case-20 Liu\"] button.hold') != null",
+                      what="the custody row's hold button")
+        page.evaluate("window.prompt = () => 'complaint 2024-5';"
+                      "document.querySelector('tr[data-person=\"case-20 Liu\"] button.hold').click()")
+        page.wait_for("document.getElementById('notice').textContent.includes('legal hold by inv-chen')",
+                      what="the custody hold")
         assert page.evaluate("document.querySelector('.tab[data-tab=\"admin\"]').hidden") is True
 
         # The admin, on the same page after the investigator logs out.
@@ -273,4 +286,6 @@ def test_an_investigator_holds_a_moment_of_the_recording_then_an_admin_manages_u
         page.evaluate("document.getElementById('language').click()")
         page.screenshot(SCREENSHOTS / "admin-users-audit-config.png")
     holds = RecorderCatalog(engine).holds(active_only=True)
-    assert [(h.cameras, h.reason, h.created_by) for h in holds] == [(["cam-a"], "case 2024-17", "inv-chen")]
+    assert [(h.cameras, h.reason, h.created_by, h.custody_id) for h in holds] == [
+        (["cam-a"], "case 2024-17", "inv-chen", None), (["cam-a"], "complaint 2024-5", "inv-chen", "1")]
+    assert holds[1].start == checked_in

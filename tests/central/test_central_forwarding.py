@@ -64,6 +64,8 @@ def test_alerts_fired_while_the_link_is_cut_arrive_once_and_in_order(pg_database
                 assert status.pending == 6  # 2 acknowledgements, 3 fired, 1 ended, by this box
                 assert status.oldest_age_s is not None and status.oldest_age_s >= CUT_S - 5
             assert central_count(central) == 6  # nothing got through the cut
+            # The black hole is noticed by a timeout, the refusing link by the closed connection.
+            assert "timeout" in (boxes[0].forwarder.status().last_error or "").lower()
 
             hole.restore()
             refusing.restore()

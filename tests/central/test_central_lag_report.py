@@ -16,6 +16,8 @@ from custodywatch.api.events import EventHub
 from custodywatch.api.forwarding_metrics import ForwardingCollector
 from custodywatch.config import parse_config
 from custodywatch.forwarder import start_forwarding, with_forwarding
+from custodywatch.store.accounts import AccountStore, Role
+from custodywatch.store.alerts import AlertStore
 from custodywatch.store.db import make_engine, migrate
 from custodywatch.store.outbox import Outbox, OutboxKind
 
@@ -94,5 +96,25 @@ def test_the_service_forwards_only_with_a_central_section(tmp_path: Path) -> Non
         finally:
             forwarder.stop()
         assert not with_forwarding(api_only_health(), forwarder).processes["forwarder"]
+    finally:
+        engine.dispose()
+
+
+def test_the_admin_config_view_hides_the_forwarder_password(tmp_path: Path) -> None:
+    cfg = parse_config("rooms: [{id: r1, type: corridor}]\ncameras: [{id: c1, room: r1, detect_url: x.mp4}]\n"
+                       f"central: {{database_url: 'postgresql://fw:{PASSWORD}@db.district/c'}}\n")
+    engine = make_engine(f"sqlite:///{tmp_path / 'box.db'}")
+    migrate(engine)
+    try:
+        AccountStore(engine).add_user("boss", Role.ADMIN, "boss password")
+        hub = EventHub()
+        app = create_app(AlertStore(engine, "s", "b"), hub, engine=engine, config=cfg)
+        with serving(app, hub) as url, httpx.Client(base_url=url, timeout=5) as client:
+            login = client.post("/api/auth/login", json={"username": "boss", "password": "boss password"})
+            bearer = {"Authorization": f"Bearer {login.json()['access_token']}"}
+            shown = client.get("/api/config", headers=bearer)
+        assert shown.status_code == 200
+        assert shown.json()["central"]["database_url"] == "postgresql://***@db.district/c"
+        assert PASSWORD not in shown.text
     finally:
         engine.dispose()

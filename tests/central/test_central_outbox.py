@@ -153,13 +153,22 @@ def test_health_is_noted_per_camera_at_most_once_an_interval_or_on_a_change(box:
             assert forwarder.note_health() == 0
         cameras["cam-2"] = CameraHealth("cam-2", connected=False)
         assert forwarder.note_health() == 1
+        # Not forwarded yet (the link is down): the pending row takes the news, no row is added.
+        assert [(r.key, r.payload["connected"]) for r in Outbox(box).after(0, 100)] == [
+            ("cam-1", True), ("cam-2", False)]
+        for _ in range(100):  # an outage of 50 min leaves one row per camera
+            clock.now += 30
+            assert forwarder.note_health() == 2
+        assert len(Outbox(box).after(0, 100)) == 2
+        Outbox(box).ack(2)
         clock.now += 30
+        cameras["cam-1"] = CameraHealth("cam-1", connected=True, fps_in=1.5)
         assert forwarder.note_health() == 2
     finally:
         forwarder.stop()
     rows = Outbox(box).after(0, 100)
-    assert [(r.key, r.payload["connected"]) for r in rows] == [
-        ("cam-1", True), ("cam-2", True), ("cam-2", False), ("cam-1", True), ("cam-2", False)]
+    assert [(r.seq, r.key, r.payload["connected"], r.payload["fps_in"]) for r in rows] == [
+        (1, "cam-1", True, 2.0), (2, "cam-2", False, 0.0), (3, "cam-1", True, 1.5), (4, "cam-2", False, 0.0)]
 
 
 def test_signed_chain_heads_are_noted_once_and_held_centrally(box: Engine, central: Engine,

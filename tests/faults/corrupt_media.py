@@ -75,9 +75,18 @@ def truncate_last_nal(sample: bytes, fraction: float = 1 / 3) -> bytes:
     return sample[:offset - 4] + struct.pack(">I", keep) + sample[offset:offset + keep]
 
 
+def garbage_access_unit(sample: bytes, rng: np.random.Generator) -> bytes:
+    """The whole access unit replaced by one NAL unit of random bytes under the first one's header:
+    damage the decoder refuses as invalid data rather than conceals."""
+    offset, _ = next(nal_units(sample))
+    body = sample[offset:offset + 1] + rng.integers(0, 256, len(sample) - 5, dtype=np.uint8).tobytes()
+    return struct.pack(">I", len(body)) + body
+
+
 def write_damaged_copy(clean: Path, path: Path, scrambled: set[int], truncated: set[int],
-                       seed: int = 0) -> Path:
-    """`clean` with the packets numbered in `scrambled` full of garbage and those in `truncated` cut."""
+                       garbage: frozenset[int] = frozenset(), seed: int = 0) -> Path:
+    """`clean` with the packets numbered in `scrambled` full of garbage after their slice headers,
+    those in `truncated` cut, and those in `garbage` nothing but garbage."""
     rng = np.random.default_rng(seed)
     with av.open(str(clean)) as src, av.open(str(path), "w", format="mp4") as dst:
         video = src.streams.video[0]
@@ -88,6 +97,8 @@ def write_damaged_copy(clean: Path, path: Path, scrambled: set[int], truncated: 
                 data = scramble_slices(data, rng)
             if i in truncated:
                 data = truncate_last_nal(data)
+            if i in garbage:
+                data = garbage_access_unit(data, rng)
             damaged = av.Packet(data)
             damaged.pts, damaged.dts, damaged.time_base = packet.pts, packet.dts, packet.time_base
             damaged.is_keyframe = packet.is_keyframe

@@ -166,6 +166,7 @@ def test_postgresql_unreachable_for_30_s_keeps_the_alerts_and_writes_them_in_ord
             feed.wait_for("the warning and the alarm on the feed",
                           lambda: [c[1] for c in feed.alert_changes()] == ["fired", "escalated"], 30)
             written_at = max(e.received for e in feed.events if e.event == "alert")
+            reconnects = feed.reconnects
         engine.dispose()
     alert = guard_absent(AlertStore(direct_engine, "site", "box1"))
     assert alert is not None and alert.severity.value == "alarm"
@@ -181,5 +182,5 @@ def test_postgresql_unreachable_for_30_s_keeps_the_alerts_and_writes_them_in_ord
     messages = [r.getMessage() for r in caplog.records]
     assert any("store unavailable" in m for m in messages), messages
     print(f"postgresql cut {restored_at - cut_at:.1f} s; both alert events on the feed "
-          f"{written_at - restored_at:.1f} s after it returned")
+          f"{written_at - restored_at:.1f} s after it returned; the page's stream reconnected {reconnects}x")
     direct_engine.dispose()

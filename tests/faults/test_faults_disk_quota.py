@@ -21,7 +21,7 @@ import yaml
 from faults_feed import FeedClient
 from faults_service import ServiceProcess, add_user, free_port, write_camera
 
-from custodywatch.recorder.index import INDEX_NAME, DeletionRecord, SegmentRecord, parse_record
+from custodywatch.recorder.index import INDEX_NAME, DeletionRecord, GapRecord, SegmentRecord, parse_record
 from custodywatch.rtsp_server import RtspLoopServer
 
 pytestmark = pytest.mark.slow
@@ -36,12 +36,11 @@ def iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat()
 
 
-def index(archive: Path) -> list[SegmentRecord | DeletionRecord]:
+def index(archive: Path) -> list[SegmentRecord | DeletionRecord | GapRecord]:
     path = archive / INDEX_NAME
     if not path.exists():
         return []
-    records = [parse_record(line) for line in path.read_text().splitlines()]
-    return [r for r in records if isinstance(r, SegmentRecord | DeletionRecord)]
+    return [parse_record(line) for line in path.read_text().splitlines()]
 
 
 def test_quota_reached_keeps_protected_footage_raises_the_alarm_and_keeps_recording(tmp_path: Path) -> None:
@@ -96,6 +95,7 @@ def test_quota_reached_keeps_protected_footage_raises_the_alarm_and_keeps_record
     assert health.status_code == 200, health.text
     assert "cannot be met" in alarm.data["message"]
     segments = [r for r in records if isinstance(r, SegmentRecord)]
+    assert [r for r in records if isinstance(r, GapRecord)] == [], "recording was interrupted"
     deleted = {r.path for r in records if isinstance(r, DeletionRecord)}
     held = [s for s in segments if s.start < hold_to and s.end > hold_from]
     assert len(held) >= 3, segments
@@ -108,6 +108,7 @@ def test_quota_reached_keeps_protected_footage_raises_the_alarm_and_keeps_record
     assert deleted and deleted <= {s.path for s in unheld}
     assert all(not (archive / p).exists() for p in deleted)
     held_bytes = sum(s.size for s in held)
-    print(f"quota {QUOTA_GB * 2**30 / 1e6:.2f} MB; held {len(held)} segments ({held_bytes / 1e6:.2f} MB) kept; "
-          f"{len(deleted)} unprotected segments deleted; alarm on the feed "
-          f"{alarm.received - hold_from:.0f} s after the hold began")
+    quota_mb = QUOTA_GB * 2**30 / 1e6
+    print(f"quota {quota_mb:.2f} MB; held {len(held)} segments ({held_bytes / 1e6:.2f} MB) kept; "
+          f"{len(deleted)} unprotected segments deleted; no gap; alarm on the feed "
+          f"{alarm.received - hold_from:.1f} s after the hold began, {len(segments)} segments recorded")

@@ -2,13 +2,15 @@
 it, never a record that ends after it, and is ignored when it no longer matches the index."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from custodywatch.recorder import index as index_module
 from custodywatch.recorder.index import ArchiveIndex, DeletionRecord, GapCause, GapRecord
-from custodywatch.recorder.index_offsets import OFFSETS_NAME, read_checkpoints
+from custodywatch.recorder.index_offsets import OFFSETS_NAME, Checkpoint, append_checkpoint, read_checkpoints
+from custodywatch.recorder.package import camera_records, reaches_back
 
 
 @pytest.fixture
@@ -65,3 +67,21 @@ def test_a_sidecar_that_no_longer_matches_the_index_is_not_used(
     # A sidecar cut mid-line by a crash keeps its whole lines.
     (archive / OFFSETS_NAME).write_text(sidecar + '{"offset": 12')
     assert len(read_checkpoints(archive)) == sidecar.count("\n")
+
+
+
+def test_an_export_reads_the_whole_index_when_the_sidecar_skipped_part_of_its_range(
+        tmp_path: Path, small_checkpoints: None) -> None:
+    archive = tmp_path / "archive"
+    index = ArchiveIndex(archive)
+    fill(index, 40)
+    start = 10 * 3600.0 + 5
+    honest = camera_records(index.records_from(start), ["cam-a"])
+    assert reaches_back(honest, start) and honest["cam-a"][0].start <= start
+    # A checkpoint claiming more than is true (a line boundary, the right previous hash, a false
+    # max_end): reading from it skips hours 10..29 of the range, and the export notices.
+    lines = (archive / "index.jsonl").read_bytes().split(b"\n")
+    offset = sum(len(line) + 1 for line in lines[:60])
+    append_checkpoint(archive, Checkpoint(offset, 0.0, json.loads(lines[59])["hash"]))
+    skipped = camera_records(index.records_from(start), ["cam-a"])
+    assert skipped["cam-a"][0].start == 30 * 3600.0 and not reaches_back(skipped, start)
