@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -41,10 +42,12 @@ from custodywatch.api.routers.recordings import router as recordings_router
 from custodywatch.api.routers.reports import router as reports_router
 from custodywatch.api.routers.rooms import router as rooms_router
 from custodywatch.api.routers.users import router as users_router
+from custodywatch.api.routers.zones import router as zones_router
 from custodywatch.api.schemas import HealthReport
 from custodywatch.api.schemas_box_health import BoxHealthReport
 from custodywatch.api.throttle import LoginThrottle
 from custodywatch.config import Config
+from custodywatch.config_reload import ConfigReloader
 from custodywatch.pipeline.health import PipelineFigures
 from custodywatch.store.accounts import AccountStore, AuditLog
 from custodywatch.store.alerts import AlertNotFound, AlertStore, InvalidTransition
@@ -53,7 +56,7 @@ from custodywatch.store.rules_state import RulesStateStore
 ROUTERS = (auth_router, clips_router, alerts_router, events_router, cameras_router, custody_router,
            rooms_router, recordings_router, holds_router, exports_router, users_router, audit_router,
            config_router, box_router, escalations_router, maintenance_router, reports_router,
-           reanalysis_router, central_router, health_router, metrics_router, pages_router)
+           reanalysis_router, central_router, zones_router, health_router, metrics_router, pages_router)
 
 
 def api_only_health() -> HealthReport:
@@ -78,6 +81,7 @@ def create_app(
     mqtt: MqttPublisher | None = None,
     box_health: Callable[[], BoxHealthReport | None] | None = None,
     model_dir: Path | None = None,
+    reloader: ConfigReloader | None = None,
 ) -> FastAPI:
     """`engine` is the store's database (accounts, audit, custody); `bridge`, when given, runs for
     the app's lifetime on the server's event loop; `pipeline` gives the live per-camera figures for
@@ -85,7 +89,9 @@ def create_app(
     clips and keys, and `archive_dir` its archive (default `data_dir/archive`); `escalator`
     re-announces unacknowledged alerts; `mqtt` publishes alerts and camera health to a broker;
     `box_health` gives the box's own latest health report (/healthz, /metrics, the live feed);
-    `model_dir` holds the model files re-analyses load (default as `run` finds them)."""
+    `model_dir` holds the model files re-analyses load (default as `run` finds them); `reloader`
+    reloads the config file the service was started with (the zone editor saves into that file),
+    and the API serves each reloaded config from then on."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -108,7 +114,7 @@ def create_app(
         store=store,
         engine=engine,
         hub=events,
-        health=_with_box_health(health or api_only_health, box_health),
+        health=_with_config_reload(_with_box_health(health or api_only_health, box_health), reloader),
         metrics=build_registry(store, events, pipeline, mqtt, box_health),
         accounts=AccountStore(engine),
         audit=AuditLog(engine),
@@ -121,7 +127,14 @@ def create_app(
         escalator=escalator,
         reanalysis=ReanalysisJobs(engine, model_dir or paths.model_dir(
             None if config is None else config.detector.model_dir)),
+        reloader=reloader,
     )
+    if reloader is not None:
+        def serve_reloaded(cfg: Config) -> list[str]:
+            app.state.services = dataclasses.replace(app.state.services, config=cfg)
+            return []
+
+        reloader.on_reload(serve_reloaded)
     app.add_exception_handler(AlertNotFound, _not_found)
     app.add_exception_handler(InvalidTransition, _conflict)
     for router in ROUTERS:
@@ -137,6 +150,17 @@ def _with_box_health(health: Callable[[], HealthReport],
 
     def report() -> HealthReport:
         return health().model_copy(update={"box": box()})
+
+    return report
+
+
+def _with_config_reload(health: Callable[[], HealthReport],
+                        reloader: ConfigReloader | None) -> Callable[[], HealthReport]:
+    if reloader is None:
+        return health
+
+    def report() -> HealthReport:
+        return health().model_copy(update={"config": reloader.last()})
 
     return report
 

@@ -17,6 +17,7 @@ from custodywatch.api.reanalysis import ReanalysisJobs
 from custodywatch.api.schemas import HealthReport
 from custodywatch.api.throttle import LoginThrottle
 from custodywatch.config import Config
+from custodywatch.config_reload import ConfigReloader
 from custodywatch.store.accounts import AccountStore, AuditLog
 from custodywatch.store.alerts import AlertStore
 from custodywatch.store.rules_state import RulesStateStore
@@ -44,6 +45,8 @@ class Services:
     escalator: Escalator | None = None
     # Re-analyses of stored footage the page started (kept in the store, run one at a time).
     reanalysis: ReanalysisJobs | None = None
+    # Reloads the config file the service was started with; None: started without one (tests).
+    reloader: ConfigReloader | None = None
 
 
 def get_services(request: Request) -> Services:

@@ -233,8 +233,12 @@ async def push_alert_change(hub: EventHub, store: AlertStore, change: AlertChang
     queued the change in its transaction), else at once."""
     if hub.journal is None:
         publish_alert(hub, change, alert)
-    else:
+        return
+    try:
         await hub.push_queued(store)
+    except Exception:
+        # The change is committed and stays queued: the bridge's next round pushes it.
+        log.exception("alert %s %s committed; its push is left to the next round", alert.id, change)
 
 
 class ZmqEventBridge:

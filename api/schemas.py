@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, computed_field
 
 from custodywatch.api.schemas_box_health import BoxHealthReport
+from custodywatch.api.schemas_config import ConfigReloadReport
 from custodywatch.store.views import AlertChange, AlertState, AlertView, UtcDatetime
 from custodywatch.vocabulary import RuleId, Severity
 
@@ -85,6 +86,9 @@ class HealthReport(BaseModel):
     box: BoxHealthReport | None = Field(None, description=(
         "The box itself: disk, write rate and days of archive left, CPU, memory, clock offset, "
         "camera clock drift, each against its configured limit. It sets `severity`, not `healthy`."))
+    config: ConfigReloadReport | None = Field(None, description=(
+        "The last reload of the config file, if any. One that failed (the service runs on with the "
+        "config it had) makes `severity` a warning until a reload succeeds."))
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -99,4 +103,5 @@ class HealthReport(BaseModel):
         box = "ok" if self.box is None else self.box.severity
         if self.down or box == "alarm":
             return "alarm"
-        return "ok" if self.healthy and box == "ok" else "warning"
+        config_ok = self.config is None or self.config.ok
+        return "ok" if self.healthy and box == "ok" and config_ok else "warning"

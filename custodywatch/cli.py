@@ -56,6 +56,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     if (args.video is None) == (args.archive is None):
         return _fail("analyze: give a VIDEO file, or --archive DIR with --from and --to (not both)")
+    if args.video is not None and (args.start is not None or args.end is not None):
+        return _fail("--from/--to: they choose the range of --archive; a video file is analysed whole")
     video = Path(args.video) if args.video is not None else None
     if video is not None and not video.is_file():
         return _fail(f"{video}: video file not found")
@@ -132,7 +134,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if cfg is None:
         return EXIT_USAGE
     return run_service(cfg, host=args.host, port=args.port, model_dir_flag=args.model_dir,
-                       database_url_flag=args.database_url)
+                       database_url_flag=args.database_url, config_path=Path(args.config).resolve())
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

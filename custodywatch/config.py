@@ -49,6 +49,8 @@ def _check_id(value: str) -> str:
 
 Id = Annotated[str, AfterValidator(_check_id)]
 Seconds = Annotated[float, Field(ge=0, le=7 * 86400)]
+# A rule's threshold: "held for 0 s" would alarm on the first frame of any flicker.
+Threshold = Annotated[float, Field(gt=0, le=7 * 86400)]
 
 
 class StrictModel(BaseModel):
@@ -233,10 +235,10 @@ class MqttConfig(StrictModel):
 
 class RuleOverride(StrictModel):
     enabled: bool = True
-    after_s: Seconds | None = None
+    after_s: Threshold | None = None
     clear_s: Seconds | None = None
-    warn_after_s: Seconds | None = None
-    alarm_after_s: Seconds | None = None
+    warn_after_s: Threshold | None = None
+    alarm_after_s: Threshold | None = None
     cooldown_s: Seconds | None = None
 
 

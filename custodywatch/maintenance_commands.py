@@ -9,7 +9,7 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from custodywatch import paths
 from custodywatch.rules.maintenance import MaintenanceWindow
@@ -45,33 +45,34 @@ def _with_store(args: argparse.Namespace, action: Callable[[MaintenanceStore, Au
         engine.dispose()
 
 
-def _known_camera(args: argparse.Namespace) -> str | None:
-    """An error naming the problem when --config is given and does not know the camera."""
+def _check_camera(args: argparse.Namespace) -> tuple[str | None, tzinfo]:
+    """With --config: an error when it does not know the camera, and the site's time zone."""
     if args.config is None:
-        return None
+        return None, UTC
     from custodywatch.config import ConfigError, load_config
+    from custodywatch.report_commands import site_zone
 
     try:
         cfg = load_config(args.config)
     except ConfigError as exc:
-        return str(exc)
+        return str(exc), UTC
     cameras = [c.id for c in cfg.cameras]
     if args.camera not in cameras:
-        return f"--camera: unknown camera {args.camera!r} in {args.config} (cameras: {', '.join(cameras)})"
-    return None
+        return (f"--camera: unknown camera {args.camera!r} in {args.config} (cameras: {', '.join(cameras)})",
+                UTC)
+    return None, site_zone(cfg)
 
 
 def cmd_start(args: argparse.Namespace) -> int:
+    problem, zone = _check_camera(args)
     now = time.time()
     try:
-        until = parse_time("--until", args.until, now)
-        start = None if args.start is None else parse_time("--start", args.start, now)
+        if problem is not None:
+            raise TimeArgError(problem)
+        until = parse_time("--until", args.until, now, zone)
+        start = None if args.start is None else parse_time("--start", args.start, now, zone)
     except TimeArgError as exc:
         print(f"custodywatch: maintenance: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    problem = _known_camera(args)
-    if problem is not None:
-        print(f"custodywatch: maintenance: {problem}", file=sys.stderr)
         return EXIT_USAGE
     actor = args.by or ACTOR
 
@@ -113,7 +114,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     s = commands.add_parser("start", help="open a maintenance window for a camera")
     s.add_argument("--camera", required=True)
     s.add_argument("--until", required=True,
-                   help="planned end: ISO-8601 (UTC unless a zone is given) or +N[smhd] from now")
+                   help="planned end: ISO-8601 (without a zone: the site's with --config, else UTC) "
+                        "or +N[smhd] from now")
     s.add_argument("--reason", required=True)
     s.add_argument("--start", help="when it begins (default: now)")
     s.add_argument("--config", help="cameras.yaml, to check the camera exists")

@@ -90,7 +90,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     s.add_argument("--shift", action="store_true",
                    help="a shift summary: also what is unresolved at the end; default period the last "
                         "--shift-hours")
-    s.add_argument("--shift-hours", type=float, default=SHIFT_HOURS, help=argparse.SUPPRESS)
+    s.add_argument("--shift-hours", type=float, default=SHIFT_HOURS, help="length of a shift (default 8)")
     s.add_argument("--format", choices=["csv", "pdf"], default="csv")
     s.add_argument("-o", "--output", required=True, help="file to write")
     s.add_argument("--config", help="cameras.yaml: the site's time zone and custody limits")

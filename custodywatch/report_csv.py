@@ -6,7 +6,19 @@ from __future__ import annotations
 import csv
 import io
 
-from custodywatch.report import Report
+from custodywatch.report import Cell, Report
+
+# A text cell a spreadsheet would run as a formula (a name typed as "=HYPERLINK(...)") is written
+# with a leading apostrophe, which spreadsheets show as text; numbers are written as they are.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(cell: Cell) -> str | int | float:
+    if cell is None:
+        return ""
+    if isinstance(cell, str) and cell.startswith(FORMULA_START):
+        return "'" + cell
+    return cell
 
 
 def report_csv(report: Report) -> str:
@@ -17,5 +29,5 @@ def report_csv(report: Report) -> str:
         writer.writerow([])
         writer.writerow(["section", *table.columns])
         for row in table.rows:
-            writer.writerow([table.key, *("" if cell is None else cell for cell in row)])
+            writer.writerow([table.key, *(_cell(cell) for cell in row)])
     return out.getvalue()

@@ -36,12 +36,13 @@ class PeriodData:
 
 
 def read_period(engine: Engine, start: float, end: float) -> PeriodData:
-    """Alerts fired in [start, end) or whose condition still held at `start`, and custody records
-    that overlap the period."""
+    """Alerts fired in [start, end), whose condition still held at `start`, or not yet resolved by
+    then (a shift hands those over), and custody records that overlap the period."""
     with sessionmaker(engine)() as db:
         rows = db.scalars(select(Alert).where(
             Alert.condition_started_at < end,
-            or_(Alert.fired_at >= start, Alert.ended_at.is_(None), Alert.ended_at > start))
+            or_(Alert.fired_at >= start, Alert.ended_at.is_(None), Alert.ended_at > start,
+                Alert.resolved_at.is_(None), Alert.resolved_at > start))
             .order_by(Alert.fired_at, Alert.id)).all()
         alerts = [AlertFacts(a.id, a.rule, a.room, a.camera, a.severity, a.condition_started_at, a.fired_at,
                              a.ended_at, a.acknowledged_at, a.resolved_at, a.state) for a in rows]

@@ -27,9 +27,12 @@ from custodywatch.api.server import ApiServer
 from custodywatch.box_monitor import BoxHealthMonitor
 from custodywatch.box_sampler import BoxSampler
 from custodywatch.config import Config
+from custodywatch.config_reload import ConfigReloader
 from custodywatch.pipeline.analytics import AnalyticsService
+from custodywatch.pipeline.config_feed import publish_config
 from custodywatch.pipeline.detector_service import DetectorService
 from custodywatch.pipeline.health import HealthCollector
+from custodywatch.pipeline.process import Component
 from custodywatch.pipeline.reader import CameraSource, ReaderGroup
 from custodywatch.pipeline.shm import sweep_stale
 from custodywatch.pipeline.supervisor import RestartPolicy, Supervisor
@@ -39,6 +42,8 @@ from custodywatch.vocabulary import Zone
 log = logging.getLogger("custodywatch.service")
 
 CAMERAS_PER_READER = 8
+# Children that apply a reloaded config themselves (zones, thresholds, cameras' recording).
+LIVE_RELOAD = frozenset({"recorder", "analytics"})
 
 
 def reader_groups(cfg: Config, frames: list[str], health: str, service_id: str) -> list[ReaderGroup]:
@@ -89,7 +94,9 @@ class _ReadyAnnouncer(threading.Thread):
 
 
 def run_service(cfg: Config, host: str | None = None, port: int | None = None,
-                model_dir_flag: str | None = None, database_url_flag: str | None = None) -> int:
+                model_dir_flag: str | None = None, database_url_flag: str | None = None,
+                config_path: Path | None = None) -> int:
+    """`config_path`: the file `cfg` came from, reloaded on SIGHUP and by the zone editor's saves."""
     from custodywatch.api.app import create_app
     from custodywatch.api.escalation import Escalator
     from custodywatch.api.events import EventHub, ZmqEventBridge
@@ -135,16 +142,23 @@ def run_service(cfg: Config, host: str | None = None, port: int | None = None,
     service_id = str(os.getpid())
     health = HealthCollector(ep["health"], [c.id for c in cfg.cameras])
     health.start()
-    components = [
-        # Recording first and on its own: analysis slow or dead, recording goes on.
-        recorder_service(cfg, db_url, ep["events"]),
-        AnalyticsService(cfg, db_url, ep["detections"], ep["events"]),
-        *(DetectorService(cfg.detector, str(model_dir), endpoint, ep["detections"], ep["health"],
-                          name=f"detector-{i}", guard_posts=guard_posts(cfg))
-          for i, endpoint in enumerate(frames)),
-        *reader_groups(cfg, frames, ep["health"], service_id),
-    ]
-    supervisor = Supervisor(components, restart_policy(cfg))
+    # The config in force, for the children that apply a reloaded one without a restart.
+    config_feed = str(run_dir / "config.pickle")
+    publish_config(config_feed, cfg)
+
+    def components_for(cfg: Config) -> list[Component]:
+        return [
+            # Recording first and on its own: analysis slow or dead, recording goes on.
+            recorder_service(cfg, db_url, ep["events"], config_feed=config_feed),
+            AnalyticsService(cfg, db_url, ep["detections"], ep["events"], config_feed=config_feed),
+            *(DetectorService(cfg.detector, str(model_dir), endpoint, ep["detections"], ep["health"],
+                              name=f"detector-{i}", guard_posts=guard_posts(cfg))
+              for i, endpoint in enumerate(frames)),
+            *reader_groups(cfg, frames, ep["health"], service_id),
+        ]
+
+    supervisor = Supervisor(components_for(cfg), restart_policy(cfg))
+    reloader = None if config_path is None else ConfigReloader(config_path, cfg)
     store = AlertStore(db, cfg.site.id, cfg.site.box_id)
     # The feed's journal: numbering resumes, and changes committed but never pushed are pushed.
     hub = EventHub(journal=FeedJournal(db, cfg.site.box_id))
@@ -163,7 +177,14 @@ def run_service(cfg: Config, host: str | None = None, port: int | None = None,
     app = create_app(store, hub, health=health_report, engine=db, bridge=bridge,
                      pipeline=health.figures, config=cfg, archive_dir=archive,
                      data_dir=paths.data_dir(), escalator=escalator, mqtt=mqtt, box_health=box_health.report,
-                     model_dir=model_dir)
+                     model_dir=model_dir, reloader=reloader)
+    if reloader is not None:
+        def apply_to_processes(new: Config) -> list[str]:
+            publish_config(config_feed, new)  # before the swap: a child starting now reads it
+            health.set_cameras([c.id for c in new.cameras])
+            return supervisor.reconfigure(components_for(new), live=LIVE_RELOAD)
+
+        reloader.on_reload(apply_to_processes)
     if forwarder is not None:
         app.state.services.metrics.register(ForwardingCollector(forwarder.status))
     # With a certificate the page is served over HTTPS only (and the session cookie becomes Secure).
@@ -174,7 +195,14 @@ def run_service(cfg: Config, host: str | None = None, port: int | None = None,
         log.info("received %s", signal.Signals(signum).name)
         server.handle_exit(signum, None)
 
+    def request_reload(_signum: int, _frame: object) -> None:
+        # Not in the handler: a reload reads the file and may restart processes for seconds.
+        if reloader is not None:
+            threading.Thread(target=reloader.reload, args=("SIGHUP",), name="config-reload",
+                             daemon=True).start()
+
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, request_reload)
     supervisor.start()
     _ReadyAnnouncer(server, host, "https" if cfg.api.tls_cert else "http").start()
     try:

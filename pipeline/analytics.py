@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from custodywatch.config import Config
 from custodywatch.pipeline.alert_backlog import AlertBacklog
+from custodywatch.pipeline.config_feed import ConfigFeed
 from custodywatch.pipeline.messages import FrameDetections
 from custodywatch.pipeline.process import Component, heartbeat
 from custodywatch.rules.camera import CameraAnalyzer
@@ -56,6 +57,7 @@ REFERENCES_SCOPE = "references"
 # where, up to `roles.enter_s`/`exit_s` after the time it fires at.
 RECENT_MARGIN_S = 10.0
 UNSAVED_COUNTS = 10_000
+CONFIG_CHECK_S = 1.0  # how often a reloaded config is looked for
 
 
 def camera_scope(camera: str) -> str:
@@ -197,6 +199,15 @@ class LiveRules:
             self.backlog.store_answered(now)
 
 
+def saved_for_reload(rules: LiveRules) -> bool:
+    """Save the rules' state for a reload; False while it cannot be (alerts waiting for the store,
+    or the save failed): the reload then waits, so no alert and no timer is lost to it."""
+    if len(rules.backlog) or rules.backlog.in_outage:
+        return False
+    rules.save(references=True)
+    return not rules.backlog.in_outage
+
+
 @dataclass
 class AnalyticsService(Component):
     config: Config
@@ -204,6 +215,8 @@ class AnalyticsService(Component):
     detections_endpoint: str
     events_endpoint: str
     name: str = "analytics"
+    # Where the main process publishes a reloaded config (pipeline/config_feed.py); None: never.
+    config_feed: str | None = None
     kind: ClassVar[str] = "analytics"
     stop_after: ClassVar[tuple[str, ...]] = ("detector",)
 
@@ -216,8 +229,15 @@ class AnalyticsService(Component):
 
         cfg = self.config
         db = make_engine(self.database_url)
-        rules = LiveRules(cfg, AlertStore(db, cfg.site.id, cfg.site.box_id), RulesStateStore(db), time.time(),
-                          boxes=AlertBoxStore(db), maintenance=MaintenanceStore(db))
+
+        def live_rules(cfg: Config) -> LiveRules:
+            return LiveRules(cfg, AlertStore(db, cfg.site.id, cfg.site.box_id), RulesStateStore(db),
+                             time.time(), boxes=AlertBoxStore(db), maintenance=MaintenanceStore(db))
+
+        rules = live_rules(cfg)
+        feed = None if self.config_feed is None else ConfigFeed(self.config_feed)
+        pending: Config | None = None
+        next_feed_check = 0.0
         zctx = zmq.Context()
         pull = zctx.socket(zmq.PULL)
         pull.bind(self.detections_endpoint)
@@ -241,6 +261,18 @@ class AnalyticsService(Component):
                     pub.send_json({"type": "alert", "event": event.to_dict()})
                 if stopping:
                     break
+                if feed is not None and time.monotonic() >= next_feed_check:
+                    next_feed_check = time.monotonic() + CONFIG_CHECK_S
+                    published = feed.latest()
+                    if published is not None and published != cfg:
+                        pending = published
+                if pending is not None and saved_for_reload(rules):
+                    # What a restart would do, without one: the state saved, then read back under
+                    # the new zones and thresholds.
+                    cfg, pending = pending, None
+                    rules = live_rules(cfg)
+                    log.info("config reloaded: zones and rule thresholds of %d cameras in %d rooms in force",
+                             len(cfg.cameras), len(cfg.rooms))
             rules.save(references=True)
         finally:
             zctx.destroy(linger=500)

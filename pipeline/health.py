@@ -64,6 +64,11 @@ class HealthCollector:
                 elif isinstance(msg, DetectorStats):
                     self._detectors[msg.worker] = msg
 
+    def set_cameras(self, cameras: list[str]) -> None:
+        """The cameras of a reloaded config: a new one is reported from now on, a removed one no more."""
+        with self._lock:
+            self._cameras = {c: self._cameras.get(c, CameraHealth(c)) for c in cameras}
+
     def figures(self) -> PipelineFigures:
         now = time.monotonic()
         with self._lock:

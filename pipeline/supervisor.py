@@ -100,6 +100,41 @@ class Supervisor:
     def alive(self) -> dict[str, bool]:
         return {s.name: s.alive for s in self.states()}
 
+    def reconfigure(self, components: list[Component], live: frozenset[str] = frozenset()) -> list[str]:
+        """Swap in the components of a reloaded config; returns the names restarted, started or stopped.
+
+        One equal to the running one is left alone. One named in `live` applies the change itself
+        (it watches for a new config) and only keeps the new settings for its next start. Any other
+        changed one is restarted, a new one started, one no longer wanted stopped. None of this
+        counts against a restart budget, and a changed component that was down gets a fresh one:
+        the new settings may be what it needed."""
+        wanted = {c.name: c for c in components}
+        changed = []
+        with self._lock:
+            for w in list(self._watched):
+                new = wanted.pop(w.child.name, None)
+                if new is None:
+                    w.child.stop()
+                    self._watched.remove(w)
+                    self.children.remove(w.child)
+                    changed.append(w.child.name)
+                elif new != w.child.component:
+                    w.child.component = new
+                    if w.child.name in live:
+                        continue
+                    w.child.stop()
+                    w.child.start()
+                    w.retry_at, w.down = None, False
+                    w.restarts.clear()
+                    changed.append(w.child.name)
+            for new in wanted.values():
+                child = ChildProcess(new)
+                self.children.append(child)
+                self._watched.append(_Watched(child))
+                child.start()
+                changed.append(child.name)
+        return changed
+
     def _hung_for(self, child: ChildProcess, now: float) -> float | None:
         """How long the child has been silent, if longer than it may be; None while it is fine."""
         silent, beating = child.silent_for(now)

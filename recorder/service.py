@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import queue
-import threading
 import time
 from dataclasses import dataclass, field
 from multiprocessing.synchronize import Event
@@ -22,8 +21,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from custodywatch.config import Config, RecorderConfig
+from custodywatch.pipeline.config_feed import ConfigFeed
 from custodywatch.pipeline.process import Component, start_heartbeat_thread
-from custodywatch.recorder.camera import CameraRecorder, CameraStats
+from custodywatch.recorder.camera import CameraStats
+from custodywatch.recorder.camera_threads import CameraThreads
 from custodywatch.recorder.index import ArchiveIndex, GapCause, GapRecord, SegmentRecord
 from custodywatch.recorder.signing import ChainSigner
 from custodywatch.rules.events import AlertEvent
@@ -60,14 +61,17 @@ def recorded_cameras(cfg: Config) -> list[RecordedCamera]:
 
 
 def recorder_service(cfg: Config, database_url: str | None, events_endpoint: str | None = None,
-                     start_cause: GapCause = GapCause.RECORDER_RESTART) -> RecorderService:
+                     start_cause: GapCause = GapCause.RECORDER_RESTART,
+                     config_feed: str | None = None) -> RecorderService:
     """The recorder component for `custodywatch run`: every camera, the config's recorder settings,
-    the archive in `recorder.archive_dir` (default `$CUSTODYWATCH_DATA/archive`)."""
+    the archive in `recorder.archive_dir` (default `$CUSTODYWATCH_DATA/archive`); a config published
+    at `config_feed` (pipeline/config_feed.py) is applied without stopping unchanged cameras."""
     from custodywatch import paths
 
     archive = cfg.recorder.archive_dir or str(paths.data_dir() / "archive")
     return RecorderService(recorded_cameras(cfg), archive, cfg.recorder, database_url, events_endpoint,
-                           str(paths.data_dir()), start_cause, cfg.site.id, cfg.site.box_id)
+                           str(paths.data_dir()), start_cause, cfg.site.id, cfg.site.box_id,
+                           config_feed=config_feed)
 
 
 STATE_NAME = "recorder-state.json"
@@ -156,6 +160,7 @@ class RecorderService(Component):
     site_id: str = "site"
     box_id: str = "box1"
     name: str = "recorder"
+    config_feed: str | None = None  # where a reloaded config is published; None: never
     kind: ClassVar[str] = "recorder"
 
     def run(self, stop: Event) -> None:
@@ -175,25 +180,38 @@ class RecorderService(Component):
         listener = _Listener()
         listener.rooms = {c.id: c.room for c in self.cameras}
         listener.loss_after = {c.id: c.loss_after_s for c in self.cameras}
-        halt = threading.Event()
         causes = start_causes(index, self.cameras, self.settings.segment_s, self.start_cause)
-        recorders = [CameraRecorder(c.id, c.url, index, segment_s=self.settings.segment_s,
-                                    loss_after_s=c.loss_after_s, start_cause=causes[c.id],
-                                    listener=listener) for c in self.cameras]
-        threads = [threading.Thread(target=r.run, args=(halt,), name=f"rec-{r.camera}", daemon=True)
-                   for r in recorders]
-        for t in threads:
-            t.start()
+        threads = CameraThreads(index, listener, self.settings.segment_s)
+        for cam in self.cameras:
+            threads.start(cam, causes[cam.id])
         house = _Housekeeping(self, index, signer, listener, data)
+        feed = None if self.config_feed is None else ConfigFeed(self.config_feed)
         try:
             while not stop.wait(1.0):
-                house.tick(time.time(), [r.stats for r in recorders])
+                if feed is not None:
+                    self._reload(feed, index, threads, listener, house)
+                house.tick(time.time(), threads.stats())
         finally:
-            halt.set()
-            for t in threads:
-                t.join(timeout=15)
-            house.tick(time.time(), [r.stats for r in recorders], final=True)
+            threads.stop_all()
+            house.tick(time.time(), threads.stats(), final=True)
             house.close()
+
+    def _reload(self, feed: ConfigFeed, index: ArchiveIndex, threads: CameraThreads, listener: _Listener,
+                house: _Housekeeping) -> None:
+        cfg = feed.latest()
+        if cfg is None:
+            return
+        cameras = recorded_cameras(cfg)
+        if cameras == self.cameras and cfg.recorder == self.settings:
+            return
+        # Housekeeping (retention, clips) takes the new settings as they are (the main process keeps
+        # `archive_dir` as it was until a restart).
+        self.settings = house.settings = cfg.recorder
+        self.cameras = cameras
+        listener.rooms.update({c.id: c.room for c in cameras})
+        listener.loss_after.update({c.id: c.loss_after_s for c in cameras})
+        start_causes(index, cameras, cfg.recorder.segment_s, GapCause.CONFIG_CHANGE)  # the new fingerprints
+        threads.reconfigure(cameras, cfg.recorder.segment_s)
 
 
 class _Housekeeping:

@@ -56,9 +56,5 @@ class MaintenanceSchedule:
                 markers.append(MaintenanceChange(w.camera, w.end))
         return markers
 
-    def forget_before(self, t: float) -> None:
-        """Drop windows that ended before `t` (they no longer decide anything)."""
-        self._windows = {i: w for i, w in self._windows.items() if w.end >= t}
-
     def maintained(self, camera: str, t: float) -> bool:
         return any(w.camera == camera and w.covers(t) for w in self._windows.values())

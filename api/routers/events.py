@@ -2,8 +2,9 @@
 
 Needs a watch-desk session (the page's EventSource sends the session cookie). Events: `alert`
 (data: AlertUpdate), `health` (data: HealthReport, when a camera connects or drops or a process
-dies or returns) and `reset` (reload the alert list; sent first when the stream cannot resume from
-Last-Event-ID). Each event's `id:` is the box's feed sequence number.
+dies or returns), `escalation`, `recorder_alarm` (data: RecorderAlarm) and `reset` (reload the
+alert list; sent first when the stream cannot resume from Last-Event-ID). Each event's `id:` is
+the box's feed sequence number, which continues across restarts (api/events.py).
 
 An open stream outlives its request's authentication check, so the session is checked again
 every SESSION_CHECK_S: a logout, a disabled user or an expired session ends the stream too.

@@ -20,6 +20,13 @@ const STRINGS = {
     "tab.alerts": "Alerts",
     "tab.custody": "Custody",
     "tab.cameras": "Cameras",
+    "tab.boxes": "Boxes",
+    "boxes.box": "Site / box",
+    "boxes.reported": "Last report",
+    "boxes.cameras": "Cameras connected",
+    "boxes.custody": "In custody",
+    "boxes.never": "never",
+    "boxes.ago": (s) => (s < 90 ? `${Math.round(s)} s ago` : `${Math.round(s / 60)} min ago`),
     "tab.recordings": "Recordings",
     "rec.from": "From",
     "rec.until": "Until",
@@ -36,6 +43,11 @@ const STRINGS = {
     "rec.exporting": "Exporting…",
     "rec.exportReady": "Evidence package ready: downloading.",
     "rec.exportFailed": (why) => `Export failed: ${why}`,
+    "rec.reanalyse": "Re-analyse",
+    "rec.reanalysing": "Re-analysing the stored footage…",
+    "rec.reanalysed": (found) => `Re-analysis found: ${found}`,
+    "rec.reanalysedNone": "Re-analysis found no alert in this range.",
+    "rec.reanalysisFailed": (why) => `Re-analysis failed: ${why}`,
     "rec.hold": "Legal hold",
     "rec.holdReason": "Reason for keeping this footage beyond retention (case number):",
     "rec.held": (by) => `Kept under a legal hold by ${by} until it is released.`,
@@ -186,6 +198,13 @@ const STRINGS = {
     "tab.alerts": "告警",
     "tab.custody": "在押看管",
     "tab.cameras": "摄像机",
+    "tab.boxes": "各站点",
+    "boxes.box": "站点 / 设备",
+    "boxes.reported": "最近上报",
+    "boxes.cameras": "在线摄像机",
+    "boxes.custody": "在押人数",
+    "boxes.never": "从未",
+    "boxes.ago": (s) => (s < 90 ? `${Math.round(s)} 秒前` : `${Math.round(s / 60)} 分钟前`),
     "tab.recordings": "录像",
     "rec.from": "从",
     "rec.until": "到",
@@ -202,6 +221,11 @@ const STRINGS = {
     "rec.exporting": "导出中…",
     "rec.exportReady": "证据包已生成，开始下载。",
     "rec.exportFailed": (why) => `导出失败：${why}`,
+    "rec.reanalyse": "重新分析",
+    "rec.reanalysing": "正在重新分析录像…",
+    "rec.reanalysed": (found) => `重新分析发现：${found}`,
+    "rec.reanalysedNone": "此时段重新分析未发现告警。",
+    "rec.reanalysisFailed": (why) => `重新分析失败：${why}`,
     "rec.hold": "证据保全",
     "rec.holdReason": "保全原因（案件编号）：",
     "rec.held": (by) => `已由 ${by} 保全，解除前不会被清理。`,
@@ -458,9 +482,33 @@ async function detectCentre() {
     await api("/api/central/boxes");
     centralMode = true;
     el("site-filter-label").hidden = false;
-    timers.push(setInterval(loadAlerts, CENTRAL_REFRESH_MS));
+    document.querySelectorAll(".central-only").forEach((node) => { node.hidden = false; });
+    loadCentralBoxes();
+    timers.push(setInterval(loadAlerts, CENTRAL_REFRESH_MS), setInterval(loadCentralBoxes, CENTRAL_REFRESH_MS));
   } catch {
     centralMode = false;
+  }
+}
+
+// Every box at a glance: when it last reported, its cameras, how many people it holds.
+async function loadCentralBoxes() {
+  try {
+    const [boxes, health, custody] = await Promise.all(
+      ["/api/central/boxes", "/api/central/health", "/api/central/custody"].map((path) => api(path)));
+    const key = (o) => `${o.site_id}/${o.box_id}`;
+    el("central-box-rows").replaceChildren(...boxes.map((b) => {
+      const cameras = health.filter((h) => key(h) === key(b));
+      const held = custody.filter((c) => key(c) === key(b) && c.release === null).length;
+      const tr = document.createElement("tr");
+      tr.dataset.box = key(b);
+      const reported = b.seconds_since_report === null ? t("boxes.never") : t("boxes.ago", b.seconds_since_report);
+      tr.append(cell(key(b)), cell(reported, "time"),
+        cell(`${cameras.filter((h) => h.connected).length} / ${cameras.length}`), cell(String(held)));
+      tr.classList.toggle("open-alarm", cameras.some((h) => !h.connected));
+      return tr;
+    }));
+  } catch (err) {
+    if (err.status !== 401) notify(`${t("error.load")}: ${err.message}`);
   }
 }
 
@@ -1178,6 +1226,27 @@ async function exportShown() {
   }
 }
 
+// Re-analysis of the range shown: the rules run again over the stored footage on the box.
+async function reanalyseShown() {
+  if (!shown) return;
+  el("rec-status").textContent = t("rec.reanalysing");
+  try {
+    let job = await api("/api/reanalysis", {
+      method: "POST", body: { camera: shown.camera, start: shown.start, end: shown.end },
+    });
+    while (job.state === "running") {
+      await new Promise((resolve) => { setTimeout(resolve, 2000); });
+      job = await api(`/api/reanalysis/${job.id}`);
+    }
+    if (job.state !== "done") throw new Error(job.error);
+    const origin = Date.parse(job.origin) / 1000;
+    const found = job.alerts.map((a) => `${a.rule} (${a.severity}) ${localTime(origin + a.start_s)}`);
+    el("rec-status").textContent = found.length ? t("rec.reanalysed", found.join(", ")) : t("rec.reanalysedNone");
+  } catch (err) {
+    el("rec-status").textContent = t("rec.reanalysisFailed", err.message);
+  }
+}
+
 async function holdShown() {
   if (!shown) return;
   const reason = window.prompt(t("rec.holdReason"));
@@ -1315,7 +1384,7 @@ async function loadConfigView() {
 
 // ---- start -------------------------------------------------------------------------------------
 
-const TABS = ["alerts", "custody", "cameras", "recordings", "admin"];
+const TABS = ["alerts", "custody", "cameras", "boxes", "recordings", "admin"];
 let currentTab = "alerts";
 
 function showTab(name) {
@@ -1384,6 +1453,7 @@ async function start() {
   el("rec-video").addEventListener("timeupdate", moveCursor);
   el("rec-export").addEventListener("click", exportShown);
   el("rec-hold").addEventListener("click", holdShown);
+  el("rec-reanalyse").addEventListener("click", reanalyseShown);
   el("live-close").addEventListener("click", closeLive);
   el("user-form").addEventListener("submit", submitUser);
 

@@ -2,7 +2,8 @@
 
 Each call is one short transaction. Write transactions take SQLite's write lock at BEGIN, so the
 analytics process (rule events) and the API process (operator actions) queue for each other rather
-than fail.
+than fail. Every change also queues its push to the live feed in its own transaction
+(`store.feed`), so a change committed is pushed even if the process that made it dies first.
 """
 from __future__ import annotations
 

@@ -76,3 +76,6 @@ def test_a_range_with_nothing_stored_or_bad_times_exits_2_naming_it(
     assert "is not an archive" in capsys.readouterr().err
     assert main(["analyze", str(s.video), *base[1:], "--from", iso(T0), "--to", iso(T0 + 60)]) == 2
     assert "not both" in capsys.readouterr().err
+    assert main(["analyze", str(s.video), "--config", str(s.config), "--camera", camera,
+                 "--from", iso(T0)]) == 2
+    assert "--from/--to: they choose the range of --archive" in capsys.readouterr().err

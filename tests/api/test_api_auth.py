@@ -34,6 +34,7 @@ NEEDS: dict[str, Role] = {
     "/api/users": Role.ADMIN,
     "/api/audit": Role.ADMIN,
     "/api/config": Role.ADMIN,
+    "/api/zones": Role.ADMIN,
     # Everyone sees maintenance windows; starting and ending one needs an investigator.
     "POST /api/maintenance": Role.INVESTIGATOR,
     "/api/maintenance": Role.WATCH_DESK,

@@ -3,6 +3,7 @@ an alert's clip played from the box that recorded it (through the centre)."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -15,13 +16,16 @@ from custodywatch.api.app import create_app
 from custodywatch.api.box_links import BoxDirectory
 from custodywatch.api.events import EventHub
 from custodywatch.central_config import BoxLink
+from custodywatch.paths import project_root
 from custodywatch.recorder.testmedia import MediaSpec, write_media
+from custodywatch.rules.custody import CustodyRecord
 from custodywatch.rules.events import AlertEvent
 from custodywatch.store.accounts import AccountStore, Role
 from custodywatch.store.alerts import AlertStore
 from custodywatch.store.central import CentralStore
 from custodywatch.store.db import make_engine, migrate
-from custodywatch.store.outbox import Outbox
+from custodywatch.store.outbox import Outbox, OutboxKind
+from custodywatch.store.rules_state import RulesStateStore
 from custodywatch.vocabulary import RuleId, Severity
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is missing: run scripts/setup.sh")
@@ -41,6 +45,11 @@ def test_the_centre_page_filters_by_site_and_plays_a_clip_from_the_box(pg_databa
         AlertStore(engine, site, "box1").apply(AlertEvent(
             "fired", alert_id, RuleId.SINGLE_OFFICER, "interrogation-1", "cam-a", Severity.ALARM,
             T0 + n * 60, T0 + n * 60 + 60))
+        RulesStateStore(engine).put_custody(CustodyRecord(f"p-{site}", "interrogation-1", "summons", False,
+                                                          time.time() - 600))
+        Outbox(engine).add(OutboxKind.HEALTH, "cam-a", {
+            "camera": "cam-a", "connected": site == "north", "fps_in": 2.0, "fps_analysed": 2.0, "dropped": 0,
+            "reconnects": 0, "last_frame_at": None, "reported_at": time.time()})
         CentralStore(central).take(site, "box1", Outbox(engine).after(0, 10))
         AccountStore(engine).add_user("central", Role.WATCH_DESK, PASSWORD)
         clips = tmp_path / site / "clips" / alert_id
@@ -77,6 +86,16 @@ def test_the_centre_page_filters_by_site_and_plays_a_clip_from_the_box(pg_databa
                               what="the clip asked of the centre")
                 page.wait_for("document.getElementById('detail-clip').currentTime > 1.0", timeout_s=30,
                               what="the box's clip playing through the centre")
+
+                page.evaluate("document.querySelector('.tab[data-tab=\"boxes\"]').click()")
+                board = page.wait_for("""(() => {
+                    const rows = [...document.querySelectorAll('#central-box-rows tr')];
+                    return rows.length === 2 && rows.map((tr) => [...tr.cells].map((c) => c.textContent));
+                })()""", what="the boxes board")
+                assert [(r[0], r[2], r[3]) for r in board] == [("north/box1", "1 / 1", "1"),
+                                                               ("south/box1", "0 / 1", "1")]
+                assert all(r[1].endswith("s ago") for r in board), board
+                page.screenshot(project_root() / "test-output" / "centre-boxes.png")
     finally:
         central.dispose()
         for engine in boxes.values():

@@ -21,8 +21,10 @@ import yaml
 from faults_feed import FeedClient
 from faults_service import ServiceProcess, add_user, free_port, write_camera
 
+from custodywatch.recorder.catalog import RecorderCatalog
 from custodywatch.recorder.index import INDEX_NAME, DeletionRecord, GapRecord, SegmentRecord, parse_record
 from custodywatch.rtsp_server import RtspLoopServer
+from custodywatch.store.db import make_engine
 
 pytestmark = pytest.mark.slow
 
@@ -89,11 +91,15 @@ def test_quota_reached_keeps_protected_footage_raises_the_alarm_and_keeps_record
                 time.sleep(1)
             health = httpx.get(f"{base}/healthz", timeout=10)
             records = index(archive)
+            engine = make_engine(f"sqlite:///{data / 'custodywatch.db'}")
+            audited = [a for a in RecorderCatalog(engine).audit_log() if a[2] == "quota_alarm"]
+            engine.dispose()
         finally:
             service.stop()
     assert service.proc.returncode == 0, service.tail()
     assert health.status_code == 200, health.text
     assert "cannot be met" in alarm.data["message"]
+    assert audited and "cannot be met" in audited[0][5]
     segments = [r for r in records if isinstance(r, SegmentRecord)]
     assert [r for r in records if isinstance(r, GapRecord)] == [], "recording was interrupted"
     deleted = {r.path for r in records if isinstance(r, DeletionRecord)}

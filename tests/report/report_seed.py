@@ -52,6 +52,9 @@ def seed(engine: Engine) -> None:
     event("ended", "v2", vl, I1, "cam-i1", alarm, T - 300, T + 120)
     # v3: lost for the period's last minute, still lost at its end
     event("fired", "v3", vl, I1, "cam-i1", alarm, END - 60, END - 40)
+    # the day before, ended then, never seen to: handed over, but no figure of the period
+    event("fired", "old", so, I1, "cam-i1", alarm, T - 86400, T - 86340)
+    event("ended", "old", so, I1, "cam-i1", alarm, T - 86400, T - 86000)
     # after the period: not in it
     event("fired", "late", so, I1, "cam-i1", alarm, END + 3600, END + 3660)
 
@@ -79,6 +82,7 @@ CUSTODY_MINUTES = {"p1 Zhang": ("120.0", "180.0", "480.0", "no"), "p2": ("420.0"
                    "p3": ("480.0", "900.0", "480.0", "yes")}
 SUMMARY = {"alerts": "5", "alarms": "5", "acknowledged": "3", "mean_ack_s": "50.0",
            "video_loss_minutes": "13.0", "custody_records": "3"}
-# unresolved at the end: a2 (acknowledged, ended), a3 (active), v2 (acknowledged, ended), v3 (active)
+# unresolved at the end: a2 (acknowledged, ended), a3 (active), v2 (acknowledged, ended), v3 (active),
+# and yesterday's "old"
 HANDOVER = {"a2": ("acknowledged", "no"), "a3": ("new", "yes"), "v2": ("acknowledged", "no"),
-            "v3": ("new", "yes")}
+            "v3": ("new", "yes"), "old": ("new", "no")}

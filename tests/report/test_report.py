@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,22 +18,26 @@ from sqlalchemy import Engine
 from custodywatch.api.app import create_app
 from custodywatch.api.events import EventHub
 from custodywatch.cli import main
+from custodywatch.report import Report, Table
+from custodywatch.report_csv import report_csv
 from custodywatch.store.accounts import AccountStore, Role
 from custodywatch.store.alerts import AlertStore
 from custodywatch.store.db import make_engine, migrate
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'cw.db'}"
+def db_url(store_url: str) -> str:
+    """The seeded store: a SQLite file, or a scratch PostgreSQL database (tests/conftest.py)."""
+    return store_url
 
 
 @pytest.fixture
-def engine(db_url: str) -> Engine:
+def engine(db_url: str) -> Iterator[Engine]:
     engine = make_engine(db_url)
     migrate(engine)
     seed(engine)
-    return engine
+    yield engine
+    engine.dispose()
 
 
 def iso(t: float) -> str:
@@ -145,3 +150,9 @@ def test_bad_report_arguments_exit_2_naming_them(tmp_path: Path, db_url: str,
     code = main(["report", *args, "-o", str(tmp_path / "r.csv"), "--database-url", db_url])
     assert code == 2 and message in capsys.readouterr().err
     assert not (tmp_path / "r.csv").exists()
+
+
+def test_a_name_a_spreadsheet_would_run_as_a_formula_is_written_as_text() -> None:
+    table = Table("custody", "Custody", ["person", "minutes"], [["=HYPERLINK(\"http://x\")", -5.0]])
+    rows = list(csv.reader(io.StringIO(report_csv(Report("r", [table])))))
+    assert rows[-1] == ["custody", "'=HYPERLINK(\"http://x\")", "-5.0"]
