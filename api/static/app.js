@@ -137,6 +137,7 @@ const STRINGS = {
     "camera.disconnected": "No video",
     "camera.unknown": "Not reported",
     "camera.hint": "Click a camera to see its room live.",
+    "camera.maintenance": (until) => `Maintenance until ${until}`,
     "box.title": "Box health",
     "box.ok": "OK",
     "box.over": "Past limit",
@@ -315,6 +316,7 @@ const STRINGS = {
     "camera.disconnected": "无视频",
     "camera.unknown": "未上报",
     "camera.hint": "点击摄像机查看房间实时画面。",
+    "camera.maintenance": (until) => `维护中，至 ${until}`,
     "box.title": "主机状态",
     "box.ok": "正常",
     "box.over": "超出限值",
@@ -362,6 +364,9 @@ const LANGUAGES = ["en", "zh"];
 let lang = LANGUAGES.includes(localStorage.getItem("custodywatch.lang")) ? localStorage.getItem("custodywatch.lang")
   : navigator.language.startsWith("zh") ? "zh" : "en";
 
+// The zone editor's words live beside it (zones.js, loaded first).
+for (const language of Object.keys(STRINGS)) Object.assign(STRINGS[language], ZONE_STRINGS[language]);
+
 function t(key, ...args) {
   const value = STRINGS[lang][key] ?? STRINGS.en[key];
   if (value === undefined) return key;
@@ -392,6 +397,7 @@ class HttpError extends Error {
   constructor(status, detail, retryAfter) {
     super(describe(detail) || `HTTP ${status}`);
     this.status = status;
+    this.detail = detail;
     this.retryAfter = retryAfter;
   }
 }
@@ -1080,8 +1086,23 @@ async function loadCameras() {
         cell(h && h.last_frame_at_epoch ? localTime(h.last_frame_at_epoch) : "", "time"));
       return tr;
     }));
+    await markMaintenance();
   } catch (err) {
     if (err.status !== 401) notify(`${t("error.load")}: ${err.message}`);
+  }
+}
+
+// A camera being serviced is dark on purpose: say so beside its status, with until when and why.
+async function markMaintenance() {
+  const now = Date.now() / 1000;
+  for (const w of await api("/api/maintenance")) {
+    const row = document.querySelector(`#camera-rows tr[data-camera="${CSS.escape(w.camera)}"]`);
+    const start = Date.parse(w.start) / 1000;
+    if (!row || !w.open || start > now) continue;
+    const note = badge(t("camera.maintenance", localTime(Date.parse(w.end) / 1000)), "state-acknowledged");
+    note.title = `${w.reason} (${w.started_by})`;
+    row.children[2].append(" ", note);
+    row.classList.remove("open-alarm");
   }
 }
 
@@ -1384,7 +1405,7 @@ async function loadConfigView() {
 
 // ---- start -------------------------------------------------------------------------------------
 
-const TABS = ["alerts", "custody", "cameras", "boxes", "recordings", "admin"];
+const TABS = ["alerts", "custody", "cameras", "boxes", "recordings", "admin", "zones"];
 let currentTab = "alerts";
 
 function showTab(name) {
@@ -1397,6 +1418,7 @@ function showTab(name) {
   else if (detailId && alerts.has(detailId)) showDetailLive(alerts.get(detailId));
   if (name === "recordings") loadBoxKey("box-key");
   if (name === "admin") loadAdmin();
+  if (name === "zones") loadZones();
   if (name === "recordings" && !el("rec-camera").options.length) {
     loadRecordingCameras().catch((err) => { el("rec-status").textContent = err.message; });
   }
@@ -1418,6 +1440,7 @@ function translatePage() {
     loadCustodyOptions();
     loadCameras();
     if (currentTab === "admin") loadAdmin();
+    if (currentTab === "zones") renderZones();
     if (currentTab === "recordings") loadBoxKey("box-key");
   }
 }

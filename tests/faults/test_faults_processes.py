@@ -20,6 +20,7 @@ from faults_feed import FeedClient
 from service_process import alive, assert_nothing_left
 
 from custodywatch.recorder.index import GapCause, SegmentRecord
+from custodywatch.recorder.recovery import whole_fragments_end
 
 pytestmark = pytest.mark.slow
 
@@ -106,14 +107,14 @@ def test_recorder_killed_mid_segment_is_recovered_to_its_last_fragment_with_a_ga
     pid = svc.pid_of("recorder")
     assert pid is not None
 
-    first_seen: dict[Path, float] = {}
-
     def part_with_a_fragment() -> Path | None:
-        # A fragment ends at each keyframe (one a second): a segment written for longer has one.
-        now = time.monotonic()
+        """A segment being written that has a whole fragment on disk already (one per keyframe)."""
         for part in svc.archive.rglob("*.part"):
-            if now - first_seen.setdefault(part, now) >= 1.3:
-                return part
+            try:
+                if whole_fragments_end(part) > 0:
+                    return part
+            except OSError:
+                continue  # closed (renamed) meanwhile
         return None
 
     part, _ = wait_until("a segment being written", part_with_a_fragment, 30, svc.log, poll_s=0.05)
