@@ -99,7 +99,7 @@ def save_zones(services: ServicesDep, admin: Admin, camera: str, body: ZonesUpda
         except ZoneEditError as exc:
             if camera not in {c.id for c in _file_config(services).cameras}:
                 raise not_found(f"no camera {camera!r}") from None
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, _problems(exc)) from None
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, _problems(exc)) from None
         backup = write_config_file(path, edit.text)
         saved = {z.value: [[x, y] for x, y in poly] for z, poly in edit.config.camera(camera).zones.items()}
         services.audit.append(admin.username, "zones_saved", camera, file=str(path), backup=backup.name,

@@ -157,6 +157,17 @@ class CentralStore:
             session.expunge_all()
             return rows
 
+    def alerts_taken(self, site_id: str, box_id: str, after_seq: int, up_to_seq: int,
+                     limit: int) -> list[tuple[int, str]]:
+        """(seq, alert id) of the box's alert rows taken in (after_seq, up_to_seq], in order."""
+        row = CentralReceiptRow
+        query = (select(row.seq, row.key)
+                 .where(row.site_id == site_id, row.box_id == box_id, row.kind == OutboxKind.ALERT.value,
+                        row.seq > after_seq, row.seq <= up_to_seq)
+                 .order_by(row.seq).limit(limit))
+        with self._reads() as session:
+            return [(seq, key) for seq, key in session.execute(query)]
+
     def custody(self, released_since: float, site: str | None = None) -> list[CentralCustodyRow]:
         """Every box's open custody records, and those released since `released_since`."""
         row = CentralCustodyRow

@@ -17,6 +17,7 @@ from custodywatch.api.events import EventHub, ZmqEventBridge
 from custodywatch.api.schemas import HealthReport
 from custodywatch.api.throttle import LoginThrottle
 from custodywatch.config import Config
+from custodywatch.config_reload import ConfigReloader
 from custodywatch.paths import project_root
 from custodywatch.recorder.camera import CameraRecorder
 from custodywatch.recorder.index import ArchiveIndex
@@ -86,11 +87,11 @@ def serve(engine: Engine, store: AlertStore, hub: EventHub) -> Iterator[Serve]:
             health: Callable[[], HealthReport] | None = None, bridge: ZmqEventBridge | None = None, *,
             config: Config | None = None, archive_dir: Path | None = None, data_dir: Path | None = None,
             throttle: LoginThrottle | None = None, escalator: Escalator | None = None,
-            tls: tuple[str, str] | None = None,
+            tls: tuple[str, str] | None = None, reloader: ConfigReloader | None = None,
         ) -> LiveServer:
             app = create_app(store, hub, health, engine=engine, title="custodywatch test", bridge=bridge,
                              config=config, archive_dir=archive_dir, data_dir=data_dir,
-                             throttle=throttle, escalator=escalator)
+                             throttle=throttle, escalator=escalator, reloader=reloader)
             return stack.enter_context(LiveServer(app, hub, tls=tls))
 
         yield start

@@ -1,0 +1,62 @@
+"""The page in a real headless Chromium shows the box's health checks and a camera under maintenance."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from api_accounts import PASSWORD
+from cdp import CHROMIUM, Page
+from live_server import LiveServer
+from sqlalchemy import Engine
+
+from custodywatch.api.app import create_app
+from custodywatch.api.events import EventHub
+from custodywatch.box_health import ClockStatus
+from custodywatch.box_monitor import BoxHealthMonitor
+from custodywatch.box_sampler import BoxSampler
+from custodywatch.config import HealthConfig, parse_config
+from custodywatch.store.accounts import AccountStore, Role
+from custodywatch.store.alerts import AlertStore
+from custodywatch.store.maintenance import MaintenanceStore
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is missing: run scripts/setup.sh")
+CONFIG = """
+rooms: [{id: corridor-1, type: corridor}]
+cameras:
+  - {id: cam-a, room: corridor-1, detect_url: "rtsp://127.0.0.1:1/a"}
+  - {id: cam-b, room: corridor-1, detect_url: "rtsp://127.0.0.1:1/b"}
+"""
+ROWS_JS = "[...document.querySelectorAll('#box-health-rows tr')].map((tr) => tr.textContent)"
+
+
+def test_the_cameras_tab_shows_box_health_and_maintenance(
+        tmp_path: Path, engine: Engine, store: AlertStore, hub: EventHub, accounts: AccountStore) -> None:
+    accounts.add_user("desk-li", Role.WATCH_DESK, PASSWORD)
+    MaintenanceStore(engine).start("cam-b", time.time() + 3600, "new lens", "tech-zhao")
+    # A disk limit no disk meets: the disk check is raised from the first sample.
+    monitor = BoxHealthMonitor(BoxSampler(tmp_path, clock=lambda: ClockStatus()),
+                               HealthConfig(min_disk_free_gb=1e9, breach_after_s=0))
+    monitor.sample_once()
+    app = create_app(store, hub, engine=engine, config=parse_config(CONFIG), box_health=monitor.report)
+    with LiveServer(app, hub) as server, Page(server.url + "/") as page:
+        page.wait_for("!document.getElementById('login-view').hidden", what="the login form")
+        page.evaluate(f"""
+            document.getElementById('login-username').value = 'desk-li';
+            document.getElementById('login-password').value = {json.dumps(PASSWORD)};
+            document.getElementById('login-form').requestSubmit();""")
+        page.wait_for("document.getElementById('connection').dataset.state === 'live'", what="the live feed")
+        page.evaluate("document.querySelector('.tab[data-tab=\"cameras\"]').click()")
+        rows = page.wait_for(f"{ROWS_JS}.length ? {ROWS_JS} : null", what="the box health table")
+        disk = next(row for row in rows if row.startswith("disk_free"))
+        assert "Past limit" in disk
+        assert any(row.startswith("clock_offset") and "Unknown" in row for row in rows)
+        assert any(row.startswith("memory") and "OK" in row for row in rows)
+        note = page.wait_for(
+            "document.querySelector('#camera-rows tr[data-camera=\"cam-b\"]')?.textContent.includes("
+            "'Maintenance') && document.querySelector('#camera-rows tr[data-camera=\"cam-b\"]').textContent",
+            what="cam-b's maintenance note")
+        assert "Maintenance until" in note
+        assert "Maintenance" not in page.evaluate(
+            "document.querySelector('#camera-rows tr[data-camera=\"cam-a\"]').textContent")
