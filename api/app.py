@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from custodywatch import paths
+from custodywatch.api.central_feed import CentralAlertFeed
 from custodywatch.api.deps import Services
 from custodywatch.api.escalation import Escalator
 from custodywatch.api.events import EventHub, ZmqEventBridge, health_feed
@@ -82,6 +83,7 @@ def create_app(
     box_health: Callable[[], BoxHealthReport | None] | None = None,
     model_dir: Path | None = None,
     reloader: ConfigReloader | None = None,
+    central_feed: CentralAlertFeed | None = None,
 ) -> FastAPI:
     """`engine` is the store's database (accounts, audit, custody); `bridge`, when given, runs for
     the app's lifetime on the server's event loop; `pipeline` gives the live per-camera figures for
@@ -91,7 +93,8 @@ def create_app(
     `box_health` gives the box's own latest health report (/healthz, /metrics, the live feed);
     `model_dir` holds the model files re-analyses load (default as `run` finds them); `reloader`
     reloads the config file the service was started with (the zone editor saves into that file),
-    and the API serves each reloaded config from then on."""
+    and the API serves each reloaded config from then on; `central_feed`, at a centre, pushes the
+    alerts the boxes forward."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -104,6 +107,8 @@ def create_app(
                 await stack.enter_async_context(mqtt.running(events, services.health))
             if bridge is not None:
                 await stack.enter_async_context(bridge.running())
+            if central_feed is not None:
+                await stack.enter_async_context(central_feed.running())
             await stack.enter_async_context(health_feed(events, services.health))
             if escalator is not None:
                 await stack.enter_async_context(escalator.running())
@@ -115,7 +120,7 @@ def create_app(
         engine=engine,
         hub=events,
         health=_with_config_reload(_with_box_health(health or api_only_health, box_health), reloader),
-        metrics=build_registry(store, events, pipeline, mqtt, box_health),
+        metrics=build_registry(store, events, pipeline, mqtt, box_health, health or api_only_health),
         accounts=AccountStore(engine),
         audit=AuditLog(engine),
         throttle=throttle or LoginThrottle(),

@@ -9,6 +9,7 @@ from prometheus_client.registry import Collector
 
 from custodywatch.api.events import EventHub
 from custodywatch.api.mqtt_publisher import MqttPublisher
+from custodywatch.api.schemas import HealthReport
 from custodywatch.api.schemas_box_health import BoxHealthReport
 from custodywatch.pipeline.health import PipelineFigures
 from custodywatch.store.alerts import AlertStore
@@ -153,12 +154,39 @@ class BoxHealthCollector(Collector):
         yield raised
 
 
+class ProcessCollector(Collector):
+    """The service's processes as the supervisor sees them, from the health report at scrape time."""
+
+    def __init__(self, health: Callable[[], HealthReport]):
+        self._health = health
+
+    def collect(self) -> Iterator[Metric]:
+        report = self._health()
+        up = GaugeMetricFamily("custodywatch_process_up",
+                               "1 while the process runs and its heartbeat is fresh.", labels=["process"])
+        down = GaugeMetricFamily("custodywatch_process_down",
+                                 "1 once the process is given up on (restart budget used) until the service "
+                                 "restarts.", labels=["process"])
+        restarts = CounterMetricFamily("custodywatch_process_restarts",
+                                       "Restarts of the process (died or hung) since the service started.",
+                                       labels=["process"])
+        for name, alive in sorted(report.processes.items()):
+            up.add_metric([name], float(alive))
+            down.add_metric([name], float(name in report.down))
+        for name, count in sorted(report.restarts.items()):
+            restarts.add_metric([name], count)
+        yield from (up, down, restarts)
+
+
 def build_registry(store: AlertStore, hub: EventHub,
                    pipeline: Callable[[], PipelineFigures] | None = None,
                    mqtt: MqttPublisher | None = None,
-                   box: Callable[[], BoxHealthReport | None] | None = None) -> CollectorRegistry:
+                   box: Callable[[], BoxHealthReport | None] | None = None,
+                   health: Callable[[], HealthReport] | None = None) -> CollectorRegistry:
     registry = CollectorRegistry()
     registry.register(StoredAlertsCollector(store))
+    if health is not None:
+        registry.register(ProcessCollector(health))
     if box is not None:
         registry.register(BoxHealthCollector(box))
     if pipeline is not None:

@@ -42,4 +42,8 @@ class CentralCameraHealthView(CentralBody):
     dropped: int
     reconnects: int
     last_frame_at: float | None
-    reported_at: float
+    reported_at: float  # by the box's clock
+    seconds_since_report: float
+    # Reported longer ago than the threshold asked for: the box may have lost cameras since, and
+    # while it cannot reach the centre the centre cannot know.
+    stale: bool

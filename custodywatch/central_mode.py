@@ -2,9 +2,10 @@
 
 It serves the same API and page as a box, over the central PostgreSQL that boxes forward into
 (every alert carries its site and box; custody boards, camera health and chain heads are in the
-`central_*` tables), plus the /api/central routes. It runs no cameras: no supervisor, no
-recorder. Its accounts are its own (`custodywatch user add --database-url ...` on the central
-database); SIGINT/SIGTERM stop it cleanly.
+`central_*` tables), plus the /api/central routes; forwarded alerts are pushed on its live feed
+(api/central_feed.py). It runs no cameras: no supervisor, no recorder. Its accounts are its own
+(`custodywatch user add --database-url ...` on the central database); SIGINT/SIGTERM stop it
+cleanly.
 """
 from __future__ import annotations
 
@@ -26,11 +27,13 @@ EXIT_USAGE = 2
 def run_central(cfg: CentralModeConfig, host: str | None = None, port: int | None = None) -> int:
     from custodywatch.api.app import create_app
     from custodywatch.api.box_links import BoxDirectory
+    from custodywatch.api.central_feed import CentralAlertFeed
     from custodywatch.api.events import EventHub
     from custodywatch.forwarder import UNFORWARDED_KEEP_S
     from custodywatch.service import _ReadyAnnouncer, _Server
     from custodywatch.store.accounts import AccountStore
     from custodywatch.store.alerts import AlertStore
+    from custodywatch.store.central import CentralStore
     from custodywatch.store.db import make_engine, migrate
     from custodywatch.store.outbox import Outbox
 
@@ -52,7 +55,8 @@ def run_central(cfg: CentralModeConfig, host: str | None = None, port: int | Non
     # The centre writes no alerts of its own; the store's site and box name only its reads.
     store = AlertStore(engine, "central", "central")
     hub = EventHub()
-    app = create_app(store, hub, engine=engine, title="custodywatch central")
+    app = create_app(store, hub, engine=engine, title="custodywatch central",
+                     central_feed=CentralAlertFeed(hub, store, CentralStore(engine)))
     app.state.central_boxes = BoxDirectory(cfg.boxes)
     server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on",
                                     ssl_certfile=cfg.api.tls_cert, ssl_keyfile=cfg.api.tls_key), hub)

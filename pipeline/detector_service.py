@@ -199,6 +199,9 @@ class DetectorService(Component):
                         pass
         finally:
             frames.close()
+            # Detections still queued go out first: analytics is asked to stop only once this
+            # process has exited, so it receives them; frames and health reports are not waited for.
+            push.close(linger=1000)
             zctx.destroy(linger=0)
 
     def _analyse(self, det: Detector, collector: BatchCollector, batch: list[FrameReady],

@@ -166,13 +166,6 @@ class ChildProcess:
                 return
         _set_soon(self.stop_event)
 
-    def wait(self, timeout: float) -> bool:
-        """Wait up to `timeout` for the process to exit; whether it has."""
-        if self.process is None:
-            return True
-        self.process.join(max(0.0, timeout))
-        return not self.process.is_alive()
-
     def kill(self) -> None:
         """SIGKILL: works on a stopped (SIGSTOP) or deadlocked process, which SIGTERM would not end."""
         if self.process is not None and self.process.is_alive():

@@ -145,7 +145,7 @@ class Supervisor:
 
     def _watch(self) -> None:
         while not self._stopping.wait(self.check_s):
-            for watched in self._watched:
+            for watched in list(self._watched):  # a config reload may change the list
                 if self._stopping.is_set():
                     return
                 try:

@@ -24,11 +24,14 @@ from custodywatch.api.routers.clips import ClipKind
 from custodywatch.api.schemas import ErrorBody
 from custodywatch.api.schemas_central import CentralBoxView, CentralCameraHealthView, CentralCustodyView
 from custodywatch.store.central import CentralStore
+from custodywatch.store.models import CentralCameraHealthRow
 from custodywatch.store.views import UtcDatetime
 
 router = APIRouter(prefix="/api/central", tags=["central"])
 
 RECENT_S = 24 * 3600
+# Four times a box's default health_interval_s: a box that missed that many reports is cut off.
+STALE_AFTER_S = 120.0
 Responses = dict[int | str, dict[str, Any]]
 NOT_CENTRAL: Responses = {404: {"model": ErrorBody, "description": "Not a centre, or no such alert."}}
 
@@ -71,11 +74,21 @@ def central_custody(
 
 
 @router.get("/health", response_model=list[CentralCameraHealthView], responses=NOT_CENTRAL)
-def central_health(request: Request, services: ServicesDep, _user: WatchDesk,
-                   site: str | None = None) -> list[CentralCameraHealthView]:
+def central_health(
+    request: Request, services: ServicesDep, _user: WatchDesk, site: str | None = None,
+    stale_after_s: Annotated[float, Query(gt=0, le=7 * 86400, description=(
+        "A camera whose box last reported its health longer ago than this is marked stale."))
+    ] = STALE_AFTER_S,
+) -> list[CentralCameraHealthView]:
     _directory(request)
-    rows = CentralStore(services.engine).camera_health(site)
-    return [CentralCameraHealthView.model_validate(r) for r in rows]
+    now = time.time()
+    views = []
+    for row in CentralStore(services.engine).camera_health(site):
+        age = max(0.0, now - row.reported_at)
+        columns = {c.key: getattr(row, c.key) for c in CentralCameraHealthRow.__table__.columns}
+        views.append(CentralCameraHealthView.model_validate(
+            {**columns, "seconds_since_report": age, "stale": age > stale_after_s}))
+    return views
 
 
 BOX_RESPONSES: Responses = {**NOT_CENTRAL,

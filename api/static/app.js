@@ -27,6 +27,12 @@ const STRINGS = {
     "boxes.custody": "In custody",
     "boxes.never": "never",
     "boxes.ago": (s) => (s < 90 ? `${Math.round(s)} s ago` : `${Math.round(s / 60)} min ago`),
+    "central.readOnly": "Every box's custody board, read-only here: check-in and release are done at the box.",
+    "central.heldFor": "Held for",
+    "central.reported": "Health reported",
+    "central.stale": (ago) => `Stale: last report ${ago}`,
+    "central.staleHint": "A box that has not reported its cameras' health for 2 minutes is marked stale: "
+      + "its cameras may have failed since, out of the centre's sight.",
     "tab.recordings": "Recordings",
     "rec.from": "From",
     "rec.until": "Until",
@@ -206,6 +212,11 @@ const STRINGS = {
     "boxes.custody": "在押人数",
     "boxes.never": "从未",
     "boxes.ago": (s) => (s < 90 ? `${Math.round(s)} 秒前` : `${Math.round(s / 60)} 分钟前`),
+    "central.readOnly": "各站点的在押看管情况（此处只读）：登记入所和离开在各站点办理。",
+    "central.heldFor": "已看管时长",
+    "central.reported": "状态上报时间",
+    "central.stale": (ago) => `已失联：最近上报 ${ago}`,
+    "central.staleHint": "超过 2 分钟未上报摄像机状态的站点标为失联：其摄像机此后可能已故障，中心无法得知。",
     "tab.recordings": "录像",
     "rec.from": "从",
     "rec.until": "到",
@@ -384,6 +395,8 @@ let detailId = null; // the alert the detail panel shows
 let custody = [];
 let timers = [];
 let centralMode = false; // served by `custodywatch central`: many boxes' alerts, media fetched from boxes
+let centralCustody = []; // at a centre: every box's custody records (/api/central/custody)
+let centralHealth = []; // at a centre: every box's camera health (/api/central/health)
 
 // ---- talking to the box ------------------------------------------------------------------------
 
@@ -482,15 +495,17 @@ function enter(session) {
   detectCentre();
 }
 
-// A centre's alerts arrive by forwarding, not on its live feed: it re-reads the list instead.
+// A centre pushes the alerts boxes forward on its live feed, as a box does its own; its Custody and
+// Cameras tabs show the boxes' boards (read-only) instead of its own, which are empty.
 async function detectCentre() {
   try {
     await api("/api/central/boxes");
     centralMode = true;
     el("site-filter-label").hidden = false;
     document.querySelectorAll(".central-only").forEach((node) => { node.hidden = false; });
+    document.querySelectorAll(".box-only").forEach((node) => { node.hidden = true; });
     loadCentralBoxes();
-    timers.push(setInterval(loadAlerts, CENTRAL_REFRESH_MS), setInterval(loadCentralBoxes, CENTRAL_REFRESH_MS));
+    timers.push(setInterval(loadCentralBoxes, CENTRAL_REFRESH_MS), setInterval(renderCentralCustody, 1000));
   } catch {
     centralMode = false;
   }
@@ -501,6 +516,9 @@ async function loadCentralBoxes() {
   try {
     const [boxes, health, custody] = await Promise.all(
       ["/api/central/boxes", "/api/central/health", "/api/central/custody"].map((path) => api(path)));
+    centralHealth = health;
+    centralCustody = custody;
+    renderCentralBoards();
     const key = (o) => `${o.site_id}/${o.box_id}`;
     el("central-box-rows").replaceChildren(...boxes.map((b) => {
       const cameras = health.filter((h) => key(h) === key(b));
@@ -516,6 +534,51 @@ async function loadCentralBoxes() {
   } catch (err) {
     if (err.status !== 401) notify(`${t("error.load")}: ${err.message}`);
   }
+}
+
+function renderCentralBoards() {
+  renderCentralCustody();
+  renderCentralCameras();
+}
+
+const inSite = (o) => !el("site-filter").value || o.site_id === el("site-filter").value;
+
+function renderCentralCustody() {
+  if (!centralMode) return;
+  const now = Date.now() / 1000;
+  const records = centralCustody.filter(inSite);
+  el("central-custody-rows").replaceChildren(...records.map((r) => {
+    const tr = document.createElement("tr");
+    tr.dataset.box = `${r.site_id}/${r.box_id}`;
+    tr.dataset.person = r.person;
+    tr.classList.toggle("resolved", r.release !== null);
+    const basis = t(`basis.${r.legal_basis}`) + (r.extended ? ` · ${t("custody.extended")}` : "");
+    const held = r.release === null ? cell(duration(now - r.check_in), "time left")
+      : cell(t("custody.released", localTime(r.release)), "time");
+    tr.append(cell(tr.dataset.box), cell(r.person), cell(r.room), cell(basis), cell(localTime(r.check_in), "time"),
+      held);
+    return tr;
+  }));
+  el("central-custody-empty").hidden = records.some((r) => r.release === null);
+}
+
+// A box cut off from the centre stops reporting: its last health may hide cameras failed since.
+function renderCentralCameras() {
+  if (!centralMode) return;
+  el("central-camera-rows").replaceChildren(...centralHealth.filter(inSite).map((h) => {
+    const tr = document.createElement("tr");
+    tr.dataset.box = `${h.site_id}/${h.box_id}`;
+    tr.dataset.camera = h.camera;
+    tr.classList.toggle("open-alarm", !h.connected);
+    tr.classList.toggle("stale", h.stale);
+    const status = cell("", "status");
+    status.append(h.connected ? badge(t("camera.connected"), "state-resolved")
+      : badge(t("camera.disconnected"), "sev-alarm"));
+    if (h.stale) status.append(" ", badge(t("central.stale", t("boxes.ago", h.seconds_since_report)), "sev-warning"));
+    tr.append(cell(tr.dataset.box), cell(h.camera), status,
+      cell(`${h.fps_analysed.toFixed(1)} / ${h.fps_in.toFixed(1)}`), cell(localTime(h.reported_at), "time"));
+    return tr;
+  }));
 }
 
 function stopLive() {
@@ -619,6 +682,7 @@ function connect() {
     const update = JSON.parse(event.data);
     upsert(update.alert);
     trim();
+    showSites([update.alert]); // a centre: a site whose first alert arrives live
     render(update.alert.id);
     const raised = update.change === "fired" || update.change === "escalated";
     if (raised && update.alert.severity === "alarm") {
@@ -1439,6 +1503,7 @@ function translatePage() {
     renderCustody();
     loadCustodyOptions();
     loadCameras();
+    renderCentralBoards();
     if (currentTab === "admin") loadAdmin();
     if (currentTab === "zones") renderZones();
     if (currentTab === "recordings") loadBoxKey("box-key");
@@ -1465,6 +1530,7 @@ async function start() {
   el("site-filter").addEventListener("change", () => {
     alerts.clear();
     loadAlerts();
+    renderCentralBoards();
   });
   el("detail-close").addEventListener("click", closeDetail);
   el("resolve-form").addEventListener("submit", submitResolve);

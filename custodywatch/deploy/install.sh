@@ -98,8 +98,11 @@ fi
 if [ "$SYSTEMD" = 1 ]; then
     id -u "$SVC_USER" >/dev/null 2>&1 || useradd --system --home-dir "$DATA" --shell /usr/sbin/nologin "$SVC_USER"
     chown -R "$SVC_USER:$SVC_USER" "$DATA" "$LOGDIR"
+    # The zone editor writes the config (atomically, with a backup beside it): the folder is the service's.
+    chown "$SVC_USER:$SVC_USER" "$(dirname "$CONFIG")" "$CONFIG"
     chmod 0700 "$DATA/keys"
     sed -e "s#@PREFIX@#$PREFIX#g" -e "s#@DATA@#$DATA#g" -e "s#@CONFIG@#$CONFIG#g" \
+        -e "s#@CONFIGDIR@#$(dirname "$CONFIG")#g" \
         -e "s#@LOGDIR@#$LOGDIR#g" -e "s#@USER@#$SVC_USER#g" \
         "$BUNDLE/custodywatch.service" > /etc/systemd/system/custodywatch.service
     systemctl daemon-reload

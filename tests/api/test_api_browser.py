@@ -17,7 +17,8 @@ from sqlalchemy import Engine
 
 from custodywatch.api.escalation import Escalator
 from custodywatch.api.events import EventHub, ZmqEventBridge
-from custodywatch.config import Config, RecorderConfig, parse_config
+from custodywatch.config import Config, RecorderConfig, load_config, parse_config
+from custodywatch.config_reload import ConfigReloader
 from custodywatch.paths import project_root
 from custodywatch.recorder.alert_clips import AlertClipper
 from custodywatch.recorder.catalog import RecorderCatalog
@@ -31,11 +32,12 @@ from custodywatch.store.alerts import AlertStore
 from custodywatch.store.rules_state import RulesStateStore
 from custodywatch.store.views import AlertState
 from custodywatch.vocabulary import Role as Person
-from custodywatch.vocabulary import RuleId, Severity
+from custodywatch.vocabulary import RuleId, Severity, Zone
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is missing: run scripts/setup.sh")
 SCREENSHOTS = project_root() / "test-output"
 PUSH_WITHIN_S = 1.0  # the issue's target for alert committed -> shown
+OFFICER_AREA_CLICKS = [(0.1, 0.2), (0.4, 0.2), (0.4, 0.6)]  # where the admin clicks on the picture
 CONFIG = """
 rooms: [{{id: interrogation-1, type: interrogation}}, {{id: corridor-1, type: corridor}}]
 cameras:
@@ -200,7 +202,7 @@ def log_in(page: Page, username: str) -> None:
 
 
 def test_an_investigator_holds_a_moment_of_the_recording_then_an_admin_manages_users(
-    recorded: Path, accounts: AccountStore, serve: Serve, engine: Engine
+    recorded: Path, accounts: AccountStore, serve: Serve, engine: Engine, tmp_path: Path
 ) -> None:
     accounts.add_user("inv-chen", Role.INVESTIGATOR, PASSWORD)
     accounts.add_user("admin-he", Role.ADMIN, PASSWORD)
@@ -208,7 +210,10 @@ def test_an_investigator_holds_a_moment_of_the_recording_then_an_admin_manages_u
     checked_in = time.time() - 600
     RulesStateStore(engine).put_custody(CustodyRecord("case-20 Liu", "interrogation-1", "questioning", False,
                                                       checked_in))
-    server = serve(data_dir=recorded, config=config(recorded))
+    config_file = tmp_path / "cameras.yaml"
+    config_file.write_text(CONFIG.format(live=json.dumps(str(recorded / "camera.mp4"))), encoding="utf-8")
+    reloader = ConfigReloader(config_file, load_config(config_file))
+    server = serve(data_dir=recorded, config=reloader.current, reloader=reloader)
     segments = [r for r in ArchiveIndex(recorded / "archive").records() if isinstance(r, SegmentRecord)]
     start, end = min(s.start for s in segments) - 5, max(s.end for s in segments) + 5
     with Page(server.url + "/") as page:
@@ -285,6 +290,31 @@ def test_an_investigator_holds_a_moment_of_the_recording_then_an_admin_manages_u
                       what="the audit chain status in Chinese")
         page.evaluate("document.getElementById('language').click()")
         page.screenshot(SCREENSHOTS / "admin-users-audit-config.png")
+
+        # The zone editor: a new officer area clicked onto cam-a's picture now, saved, read back.
+        page.evaluate("document.querySelector('.tab[data-tab=\"zones\"]').click()")
+        page.wait_for("document.getElementById('zones-frame').dataset.loaded === 'true'", timeout_s=30,
+                      what="the camera's picture")
+        page.evaluate("""const zone = document.getElementById('zones-zone'); zone.value = 'officer_area';
+            zone.dispatchEvent(new Event('change')); document.getElementById('zones-clear').click();""")
+        box = page.evaluate("(() => { const b = document.getElementById('zones-canvas')"
+                            ".getBoundingClientRect(); return [b.left, b.top, b.width, b.height]; })()")
+        for x, y in OFFICER_AREA_CLICKS:
+            at = {"x": box[0] + box[2] * x, "y": box[1] + box[3] * y, "button": "left", "clickCount": 1}
+            page.call("Input.dispatchMouseEvent", type="mousePressed", **at)
+            page.call("Input.dispatchMouseEvent", type="mouseReleased", **at)
+        assert page.evaluate("document.getElementById('zones-count').textContent") == "3 point(s)"
+        page.evaluate("document.getElementById('zones-save').click()")
+        page.wait_for("document.getElementById('zones-status').textContent.includes('service reloaded it')",
+                      what="the zones saved and reloaded")
+        saved = [list(p) for p in load_config(config_file).camera("cam-a").zones[Zone.OFFICER_AREA]]
+        assert [v for p in saved for v in p] == pytest.approx([v for p in OFFICER_AREA_CLICKS for v in p],
+                                                              abs=0.01)
+        assert reloader.current.camera("cam-a").zones[Zone.OFFICER_AREA] == load_config(
+            config_file).camera("cam-a").zones[Zone.OFFICER_AREA]
+        shown_zones = json.loads(page.evaluate("document.getElementById('zones-editor').dataset.points"))
+        assert shown_zones["officer_area"] == saved
+        page.screenshot(SCREENSHOTS / "admin-zone-editor.png")
     holds = RecorderCatalog(engine).holds(active_only=True)
     assert [(h.cameras, h.reason, h.created_by, h.custody_id) for h in holds] == [
         (["cam-a"], "case 2024-17", "inv-chen", None), (["cam-a"], "complaint 2024-5", "inv-chen", "1")]

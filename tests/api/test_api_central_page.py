@@ -1,5 +1,6 @@
-"""The page served by a centre, in a real headless Chromium: many sites' alerts, a site filter, and
-an alert's clip played from the box that recorded it (through the centre)."""
+"""The page served by a centre, in a real headless Chromium: many sites' alerts (a forwarded one
+pushed live), a site filter, an alert's clip played from the box that recorded it (through the
+centre), and every box's custody and camera boards (stale health marked)."""
 from __future__ import annotations
 
 import json
@@ -14,6 +15,7 @@ from pg_scratch import ScratchDatabases
 
 from custodywatch.api.app import create_app
 from custodywatch.api.box_links import BoxDirectory
+from custodywatch.api.central_feed import CentralAlertFeed
 from custodywatch.api.events import EventHub
 from custodywatch.central_config import BoxLink
 from custodywatch.paths import project_root
@@ -47,9 +49,11 @@ def test_the_centre_page_filters_by_site_and_plays_a_clip_from_the_box(pg_databa
             T0 + n * 60, T0 + n * 60 + 60))
         RulesStateStore(engine).put_custody(CustodyRecord(f"p-{site}", "interrogation-1", "summons", False,
                                                           time.time() - 600))
+        # North's box last reported ten minutes ago (cut off since): its health is stale.
+        reported_at = time.time() - (600 if site == "north" else 0)
         Outbox(engine).add(OutboxKind.HEALTH, "cam-a", {
             "camera": "cam-a", "connected": site == "north", "fps_in": 2.0, "fps_analysed": 2.0, "dropped": 0,
-            "reconnects": 0, "last_frame_at": None, "reported_at": time.time()})
+            "reconnects": 0, "last_frame_at": None, "reported_at": reported_at})
         CentralStore(central).take(site, "box1", Outbox(engine).after(0, 10))
         AccountStore(engine).add_user("central", Role.WATCH_DESK, PASSWORD)
         clips = tmp_path / site / "clips" / alert_id
@@ -61,7 +65,9 @@ def test_the_centre_page_filters_by_site_and_plays_a_clip_from_the_box(pg_databa
     box_app = create_app(AlertStore(boxes["south"], "south", "box1"), box_hub, engine=boxes["south"],
                          data_dir=tmp_path / "south")
     hub = EventHub()
-    app = create_app(AlertStore(central, "central", "central"), hub, engine=central, title="central")
+    store = AlertStore(central, "central", "central")
+    app = create_app(store, hub, engine=central, title="central",
+                     central_feed=CentralAlertFeed(hub, store, CentralStore(central)))
     try:
         with LiveServer(box_app, box_hub) as box:
             app.state.central_boxes = BoxDirectory([BoxLink(site="south", box="box1", url=box.url,
@@ -74,6 +80,12 @@ def test_the_centre_page_filters_by_site_and_plays_a_clip_from_the_box(pg_databa
                     document.getElementById('login-form').requestSubmit();""")
                 rows = "[...document.querySelectorAll('#alert-rows tr')].map((tr) => tr.dataset.id).sort()"
                 page.wait_for(f"{rows}.length === 2", what="both sites' alerts")
+                # Forwarded while the page is open: the centre pushes it (the page re-reads no list).
+                AlertStore(boxes["north"], "north", "box1").apply(AlertEvent(
+                    "fired", "north-live", RuleId.GUARD_ABSENT, "holding-1", "cam-h", Severity.ALARM,
+                    time.time() - 60, time.time()))
+                CentralStore(central).take("north", "box1", Outbox(boxes["north"]).after(0, 10))
+                page.wait_for(f"{rows}.length === 3", timeout_s=10, what="the forwarded alert, pushed")
                 page.wait_for("!document.getElementById('site-filter-label').hidden", what="the site filter")
                 options = page.evaluate(
                     "[...document.getElementById('site-filter').options].map((o) => o.value)")
@@ -96,6 +108,34 @@ def test_the_centre_page_filters_by_site_and_plays_a_clip_from_the_box(pg_databa
                                                                ("south/box1", "0 / 1", "1")]
                 assert all(r[1].endswith("s ago") for r in board), board
                 page.screenshot(project_root() / "test-output" / "centre-boxes.png")
+
+                # Every box's custody board, read-only, with the site filter (still south) applied.
+                page.evaluate("document.querySelector('.tab[data-tab=\"custody\"]').click()")
+                custody = """[...document.querySelectorAll('#central-custody-rows tr')]
+                             .map((tr) => [...tr.cells].map((c) => c.textContent))"""
+                south = page.wait_for(f"(() => {{ const r = {custody}; return r.length === 1 && r; }})()",
+                                      what="the south box's custody board")
+                assert south[0][:3] == ["south/box1", "p-south", "interrogation-1"], south
+                assert south[0][5].startswith("0:1"), south  # held for ten minutes and counting
+                assert page.evaluate("document.getElementById('checkin-form').offsetParent === null")
+                page.evaluate("""{ const f = document.getElementById('site-filter');
+                                   f.value = ''; f.dispatchEvent(new Event('change')); }""")
+                both = page.wait_for(f"(() => {{ const r = {custody}; return r.length === 2 && r; }})()",
+                                     what="both boxes' custody boards")
+                assert [r[:2] for r in both] == [["north/box1", "p-north"], ["south/box1", "p-south"]]
+
+                page.evaluate("document.querySelector('.tab[data-tab=\"cameras\"]').click()")
+                cameras = page.wait_for("""(() => {
+                    const rows = [...document.querySelectorAll('#central-camera-rows tr')];
+                    return rows.length === 2 && rows.map((tr) => [tr.dataset.box, tr.className,
+                                                                  tr.cells[2].textContent]);
+                })()""", what="both boxes' cameras")
+                (north_box, north_class, north_status), (south_box, south_class, south_status) = cameras
+                assert (north_box, south_box) == ("north/box1", "south/box1")
+                assert "stale" in north_class and "Stale: last report 10 min ago" in north_status, cameras
+                assert "stale" not in south_class and "open-alarm" in south_class, cameras
+                assert "No video" in south_status and "Stale" not in south_status, cameras
+                page.screenshot(project_root() / "test-output" / "centre-cameras.png")
     finally:
         central.dispose()
         for engine in boxes.values():

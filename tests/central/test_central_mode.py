@@ -147,6 +147,9 @@ def test_boxes_custody_and_errors_of_the_centre(centre: tuple[str, AuditLog],
     custody = httpx.get(f"{centre_url}/api/central/custody", headers=headers,
                         params={"released_since": T0 - 1}, timeout=5).json()
     assert [(c["site_id"], c["person"], c["release"]) for c in custody] == [("site-a", "p1", None)]
+    no_threshold = httpx.get(f"{centre_url}/api/central/health", headers=headers, params={"stale_after_s": 0},
+                             timeout=5)
+    assert no_threshold.status_code == 422 and "stale_after_s" in no_threshold.text
 
     unconfigured = httpx.get(f"{centre_url}/api/central/alerts/site-b-1/clip", headers=headers, timeout=5)
     assert unconfigured.status_code == 404 and "site-b/box1" in unconfigured.json()["detail"]

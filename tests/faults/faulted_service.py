@@ -10,15 +10,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypeVar
 
-import av
 import httpx
-import numpy as np
 import pytest
 import yaml
+from faults_service import write_camera
 from prometheus_client.parser import text_string_to_metric_families
 from service_process import add_user, descendants, login, stop_within, wait_ready
 
@@ -28,26 +26,6 @@ from custodywatch.rtsp_server import RtspLoopServer
 
 CAMERA = "cam-f1"
 T = TypeVar("T")
-
-
-def write_camera_video(path: Path, fps: int = 10, seconds: int = 20) -> Path:
-    """A still room with sensor noise (nothing for the rules to see), a keyframe every second and
-    no B-frames (what the loop server needs)."""
-    rng = np.random.default_rng(7)
-    room = np.repeat(np.repeat(rng.integers(30, 220, (45, 80, 3), np.uint8), 8, axis=0), 8, axis=1)
-    with av.open(str(path), mode="w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height = 640, 360
-        stream.pix_fmt = "yuv420p"
-        stream.options = {"bf": "0", "g": str(fps), "preset": "veryfast"}
-        for n in range(fps * seconds):
-            noise = rng.integers(-6, 7, room.shape, np.int16)
-            image = np.clip(room.astype(np.int16) + noise, 0, 255).astype(np.uint8)
-            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
-            frame.pts, frame.time_base = n, Fraction(1, fps)
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
-    return path
 
 
 def wait_until(what: str, condition: Callable[[], T | None], timeout_s: float, log: Path,
@@ -84,11 +62,12 @@ class FaultedService:
         return dict(self.health()[1]["cameras"][CAMERA])
 
     def metrics(self) -> dict[tuple[str, str], float]:
-        """Prometheus samples as {(name, camera or worker label): value}."""
+        """Prometheus samples as {(name, camera, worker or process label): value}."""
         out = {}
         for family in text_string_to_metric_families(httpx.get(self.base + "metrics", timeout=10).text):
             for sample in family.samples:
-                label = sample.labels.get("camera") or sample.labels.get("worker") or ""
+                labels = sample.labels
+                label = labels.get("camera") or labels.get("worker") or labels.get("process") or ""
                 out[(sample.name, label)] = sample.value
         return out
 
@@ -138,7 +117,7 @@ class FaultedService:
 @contextmanager
 def faulted_service(tmp: Path, settings: dict[str, Any]) -> Iterator[FaultedService]:
     """One corridor camera served by a real RTSP server, the service run with `settings` merged in."""
-    video = write_camera_video(tmp / "camera.mp4")
+    video = write_camera(tmp / "camera.mp4", [("room", 20)])
     with RtspLoopServer({CAMERA: video}) as server:
         cfg = {
             "site": {"id": "test", "box_id": "box1"},

@@ -247,6 +247,10 @@ def test_component_out_of_restart_budget_is_down_with_an_alarm_while_the_rest_ru
         code, health = svc.health()
         assert code == 503 and health["down"] == ["detector-0"] and health["severity"] == "alarm", health
         assert not health["processes"]["detector-0"] and health["processes"]["recorder"]
+        metrics = svc.metrics()
+        assert metrics[("custodywatch_process_down", "detector-0")] == 1
+        assert metrics[("custodywatch_process_restarts_total", "detector-0")] == RESTART_BUDGET
+        assert metrics[("custodywatch_process_up", "recorder")] == 1
         feed.wait_for("an alarm-level health event naming the detector",
                       lambda: any(e.event == "health" and e.data["severity"] == "alarm"
                                   and e.data["down"] == ["detector-0"] for e in feed.events), 15)

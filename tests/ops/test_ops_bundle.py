@@ -91,8 +91,8 @@ def test_the_unit_file_is_valid_for_systemd(bundle: Path, tmp_path: Path) -> Non
     if shutil.which("systemd-analyze") is None:
         pytest.skip("systemd-analyze is not installed")
     unit = (bundle / "custodywatch.service").read_text()
-    for key, value in {"@PREFIX@": str(tmp_path), "@DATA@": str(tmp_path), "@CONFIG@": "/etc/cw.yaml",
-                       "@LOGDIR@": str(tmp_path), "@USER@": "root"}.items():
+    for key, value in {"@PREFIX@": str(tmp_path), "@DATA@": str(tmp_path), "@CONFIGDIR@": str(tmp_path),
+                       "@CONFIG@": "/etc/cw.yaml", "@LOGDIR@": str(tmp_path), "@USER@": "root"}.items():
         unit = unit.replace(key, value)
     assert "@" not in unit
     (tmp_path / "venv" / "bin").mkdir(parents=True)
