@@ -78,9 +78,16 @@ class ConfigReloader:
         applied, pending = applicable(self.started, new)
         changed: list[str] = []
         if applied != self._current:
-            for apply in self._appliers:
-                changed.extend(apply(applied))
-            self._current = applied
+            self._current = applied  # valid: what the next reload is compared with, whatever follows
+            try:
+                for apply in self._appliers:
+                    changed.extend(apply(applied))
+            except Exception as exc:  # noqa: BLE001 - a failed start is the watchdog's to retry; say so
+                log.exception("config reload (%s): applying the new config failed", trigger)
+                return ConfigReloadReport(at=at, trigger=trigger, ok=False, changed=changed,
+                                          pending_restart=pending,
+                                          problems=[f"applying the new config failed ({exc}); the watchdog "
+                                                    "retries what did not start, or restart the service"])
         if pending:
             log.warning("config reload (%s): %s changed; applied at the next restart", trigger,
                         ", ".join(pending))

@@ -197,9 +197,10 @@ def run_service(cfg: Config, host: str | None = None, port: int | None = None,
 
     def request_reload(_signum: int, _frame: object) -> None:
         # Not in the handler: a reload reads the file and may restart processes for seconds.
-        if reloader is not None:
-            threading.Thread(target=reloader.reload, args=("SIGHUP",), name="config-reload",
-                             daemon=True).start()
+        if reloader is None:
+            log.warning("SIGHUP ignored: the service was started without a config file to reload")
+            return
+        threading.Thread(target=reloader.reload, args=("SIGHUP",), name="config-reload", daemon=True).start()
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, request_reload)

@@ -130,6 +130,7 @@ class ChildProcess:
         self.process: Any = None
         self.pid: int | None = None
         self.started_at = 0.0
+        self.last_exitcode: int | None = None  # of the last process stopped (negative: its signal)
 
     def start(self) -> None:
         self.stop_event = SPAWN.Event()  # the last one may have a dead sleeper
@@ -183,6 +184,7 @@ class ChildProcess:
         if self.process.is_alive():
             self.process.kill()
             self.process.join(2.0)
+        self.last_exitcode = self.process.exitcode
         self.process.close()
         self.process = None
         if self.pid is not None:

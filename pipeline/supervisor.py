@@ -109,11 +109,14 @@ class Supervisor:
         counts against a restart budget, and a changed component that was down gets a fresh one:
         the new settings may be what it needed."""
         wanted = {c.name: c for c in components}
-        changed = []
+        changed: list[str] = []
         with self._lock:
+            if self._stopping.is_set():
+                return changed  # a reload racing the shutdown must not start anything
             for w in list(self._watched):
                 new = wanted.pop(w.child.name, None)
                 if new is None:
+                    w.down = True  # the watchdog may hold it from before: it must not restart it
                     w.child.stop()
                     self._watched.remove(w)
                     self.children.remove(w.child)
@@ -210,4 +213,4 @@ class Supervisor:
             # Whatever is left past the deadline (a hung child) is terminated, then killed.
             for child in reversed(self.children):
                 child.stop(timeout=max(0.1, deadline - time.monotonic()))
-                log.info("stopped %s", child.name)
+                log.info("stopped %s (exit code %s)", child.name, child.last_exitcode)

@@ -14,19 +14,21 @@ os.environ.setdefault("CUSTODYWATCH_MODEL_DIR", str(shared_dir() / "models"))
 @pytest.fixture(scope="session")
 def scene_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Where composed scenes are written, once per test run (see `scene`)."""
-    return tmp_path_factory.mktemp("scenes")
+    from scene_cache import shared_scene_dir
+
+    return shared_scene_dir(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
 def scene(scene_dir: Path):
     """Renders a named scene once per run and returns its paths (video, config, truth)."""
-    from custodywatch.scenes.catalog import write_scene
+    from scene_cache import scene_paths
 
     made: dict[str, object] = {}
 
     def get(name: str):
         if name not in made:
-            made[name] = write_scene(name, scene_dir)
+            made[name] = scene_paths(name, scene_dir)
         return made[name]
 
     return get

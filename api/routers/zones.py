@@ -83,6 +83,7 @@ def camera_frame(services: ServicesDep, _admin: Admin, camera: str) -> Response:
 @router.put("/{camera}", response_model=ZonesSaved, responses={
     404: {"model": ErrorBody},
     409: {"description": "The service has no config file, or the file is not valid now."},
+    500: {"model": ErrorBody, "description": "The config file's folder cannot be written."},
     422: {"description": "The zones break a rule of the config: each problem with its key path."}})
 def save_zones(services: ServicesDep, admin: Admin, camera: str, body: ZonesUpdate) -> ZonesSaved:
     """Write the camera's zones into the config file (the old file kept as a backup) and reload."""
@@ -100,7 +101,12 @@ def save_zones(services: ServicesDep, admin: Admin, camera: str, body: ZonesUpda
             if camera not in {c.id for c in _file_config(services).cameras}:
                 raise not_found(f"no camera {camera!r}") from None
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, _problems(exc)) from None
-        backup = write_config_file(path, edit.text)
+        try:
+            backup = write_config_file(path, edit.text)
+        except OSError as exc:  # the file stays as it was (the edit is written aside, then renamed)
+            raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR,
+                                f"{path}: cannot write the config file or its backup beside it: "
+                                f"{exc.strerror or exc}") from None
         saved = {z.value: [[x, y] for x, y in poly] for z, poly in edit.config.camera(camera).zones.items()}
         services.audit.append(admin.username, "zones_saved", camera, file=str(path), backup=backup.name,
                               zones=saved)

@@ -299,10 +299,18 @@ def test_an_investigator_holds_a_moment_of_the_recording_then_an_admin_manages_u
             zone.dispatchEvent(new Event('change')); document.getElementById('zones-clear').click();""")
         box = page.evaluate("(() => { const b = document.getElementById('zones-canvas')"
                             ".getBoundingClientRect(); return [b.left, b.top, b.width, b.height]; })()")
-        for x, y in OFFICER_AREA_CLICKS:
-            at = {"x": box[0] + box[2] * x, "y": box[1] + box[3] * y, "button": "left", "clickCount": 1}
-            page.call("Input.dispatchMouseEvent", type="mousePressed", **at)
-            page.call("Input.dispatchMouseEvent", type="mouseReleased", **at)
+
+        def mouse(kind: str, x: float, y: float) -> None:
+            page.call("Input.dispatchMouseEvent", type=kind, x=box[0] + box[2] * x, y=box[1] + box[3] * y,
+                      button="left", clickCount=1)
+
+        for x, y in [*OFFICER_AREA_CLICKS[:2], (0.45, 0.65)]:
+            mouse("mousePressed", x, y)
+            mouse("mouseReleased", x, y)
+        # The last point dragged to where it belongs.
+        mouse("mousePressed", 0.45, 0.65)
+        mouse("mouseMoved", *OFFICER_AREA_CLICKS[2])
+        mouse("mouseReleased", *OFFICER_AREA_CLICKS[2])
         assert page.evaluate("document.getElementById('zones-count').textContent") == "3 point(s)"
         page.evaluate("document.getElementById('zones-save').click()")
         page.wait_for("document.getElementById('zones-status').textContent.includes('service reloaded it')",

@@ -22,7 +22,7 @@ from service_process import add_user, login, stop_within, wait_ready
 from custodywatch.recorder.index import ArchiveIndex, GapRecord, SegmentRecord
 from custodywatch.rtsp_server import RtspLoopServer, default_python
 
-ROOM, CAMERA = "interrogation-1", "cam-i1"
+ROOM, CAMERA, OTHER_CAMERA = "interrogation-1", "cam-i1", "cam-c1"
 # Far from where anyone sits or stands in the scene.
 EMPTY_CORNER = [[0.0, 0.0], [0.08, 0.0], [0.08, 0.08], [0.0, 0.08]]
 
@@ -50,6 +50,10 @@ def served(scene, tmp_path: Path):
     # The same room from another path of the server: the camera's new address after the change.
     with RtspLoopServer({"main": s.video, "moved": s.video}) as server:
         cfg["cameras"][0].update(detect_url=server.url("main"), fps=2)
+        # A second camera that nothing changes for: its recording must go on through both reloads.
+        cfg["rooms"].append({"id": "corridor-1", "type": "corridor"})
+        cfg["cameras"].append({"id": OTHER_CAMERA, "room": "corridor-1", "detect_url": server.url("main"),
+                               "fps": 1})
         cfg["recorder"] = {"segment_s": 2}
         path = tmp_path / "etc" / "cameras.yaml"
         path.parent.mkdir()
@@ -100,7 +104,8 @@ def test_zones_apply_without_a_restart_and_a_new_camera_url_leaves_a_config_chan
 
         # The camera moved to another address: the file edited by hand, then `systemctl reload`.
         text = config.read_text()
-        config.write_text(text.replace(text.split("detect_url: ", 1)[1].split("\n", 1)[0], moved_url))
+        main_url = text.split("detect_url: ", 1)[1].split("\n", 1)[0]
+        config.write_text(text.replace(main_url, moved_url, 1))  # the first camera's only
         reloaded_at = time.time()
         proc.send_signal(signal.SIGHUP)
 
@@ -110,9 +115,15 @@ def test_zones_apply_without_a_restart_and_a_new_camera_url_leaves_a_config_chan
 
         gaps = _wait("a config_change gap", config_change_gap, 45, log_path)
         assert len(gaps) == 1 and gaps[0].start >= zones_saved_at and gaps[0].end >= reloaded_at
+        _wait("the other camera's next segment", lambda: any(
+            isinstance(r, SegmentRecord) and r.camera == OTHER_CAMERA and r.start > gaps[0].end
+            for r in index.records()), 20, log_path)
+        other_gaps = [r for r in index.records() if isinstance(r, GapRecord) and r.camera == OTHER_CAMERA
+                      and r.end > started]
+        assert other_gaps == [], "the camera whose recording did not change records on"
         health = httpx.get(f"{base}healthz", timeout=10).json()
         assert health["config"]["ok"] is True and health["config"]["trigger"] == "SIGHUP"
-        assert "reader-0" in health["config"]["changed"], health["config"]
+        assert health["config"]["changed"] == ["reader-0"], health["config"]
         assert proc.poll() is None, "the service runs on"
     finally:
         try:

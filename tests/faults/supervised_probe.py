@@ -90,7 +90,7 @@ class Consumer(Component):
             if pull.poll(0 if stopping else 100):
                 while True:
                     try:
-                        highest = max(highest, int(pull.recv_json(flags=zmq.NOBLOCK)))
+                        highest = max(highest, int(str(pull.recv_json(flags=zmq.NOBLOCK))))
                     except zmq.Again:
                         break
             if stopping:

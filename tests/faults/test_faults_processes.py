@@ -19,7 +19,7 @@ from faulted_service import CAMERA, FaultedService, faulted_service, run_verify,
 from faults_feed import FeedClient
 from service_process import alive, assert_nothing_left
 
-from custodywatch.recorder.index import GapCause, SegmentRecord
+from custodywatch.recorder.index import GapCause, GapRecord, SegmentRecord
 from custodywatch.recorder.recovery import whole_fragments_end
 
 pytestmark = pytest.mark.slow
@@ -212,8 +212,10 @@ def test_camera_server_killed_and_restarted_ten_times_each_outage_reconnected_an
         took.append(seconds)
         # The recorder indexes the outage when its first segment after it closes: waiting for that
         # keeps the next outage from merging into this one.
-        wait_until(f"outage {n + 1} indexed as a gap",
-                   lambda killed_at=killed_at: [g for g in svc.gaps() if g.end > killed_at], 60, svc.log)
+        def indexed(killed_at: float = killed_at) -> list[GapRecord]:
+            return [g for g in svc.gaps() if g.end > killed_at]
+
+        wait_until(f"outage {n + 1} indexed as a gap", indexed, 60, svc.log)
     report(f"camera server back -> reader reconnected (worst of {OUTAGES})", max(took))
     report(f"camera server back -> reader reconnected (median of {OUTAGES})", sorted(took)[OUTAGES // 2])
 
@@ -239,9 +241,10 @@ def test_component_out_of_restart_budget_is_down_with_an_alarm_while_the_rest_ru
         for _ in range(RESTART_BUDGET + 1):
             pid, _ = wait_until("a detector running", lambda: svc.pid_of("detector-0"), 60, svc.log)
             os.kill(pid, signal.SIGKILL)
-            wait_until("the detector restarted or down",
-                       lambda pid=pid: svc.pid_of("detector-0") not in (None, pid) or svc.health()[1]["down"],
-                       60, svc.log)
+            def restarted_or_down(pid: int = pid) -> bool:
+                return svc.pid_of("detector-0") not in (None, pid) or bool(svc.health()[1]["down"])
+
+            wait_until("the detector restarted or down", restarted_or_down, 60, svc.log)
             if svc.health()[1]["down"]:
                 break
         code, health = svc.health()

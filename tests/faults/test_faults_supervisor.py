@@ -120,3 +120,33 @@ def test_shutdown_stops_producers_first_so_consumers_handle_everything_sent(tmp_
     # been asked at the same time it would have missed that last stretch.
     assert highest == last_sent, f"consumer got up to {highest} of {last_sent}"
     assert took < 5
+
+
+def test_a_stopped_child_still_stops_cleanly_at_shutdown() -> None:
+    # A multiprocessing Event's set() waits for every sleeper in wait() to wake: a SIGSTOPped
+    # child sleeping there would hold the whole shutdown up.
+    supervisor = Supervisor([Ticker("ticker")], RestartPolicy(), check_s=CHECK_S)
+    supervisor.start()
+    child = supervisor.children[0]
+    _wait(lambda: child.silent_for(time.monotonic())[1], 30, "a first heartbeat")
+    assert child.pid is not None
+    os.kill(child.pid, signal.SIGSTOP)
+    started = time.monotonic()
+    supervisor.stop()
+    assert time.monotonic() - started < 3
+    assert child.last_exitcode == 0, "it was killed, not stopped"
+
+
+def test_sigterm_asks_a_child_to_stop_rather_than_wedging_it() -> None:
+    # SIGTERM's handler runs on the thread that sleeps in the stop event's wait(): setting the
+    # event right there would wait for that thread itself.
+    policy = RestartPolicy(backoff_start_s=0.1)
+    with supervising([Ticker("ticker")], policy) as supervisor:
+        child = supervisor.children[0]
+        _wait(lambda: child.silent_for(time.monotonic())[1], 30, "a first heartbeat")
+        process, pid = child.process, child.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGTERM)
+        process.join(5)
+        assert process.exitcode == 0
+        _wait(_running_again(supervisor, "ticker", pid), 30, "a restart after it stopped unasked")

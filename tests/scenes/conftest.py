@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from scene_cache import rendering
 
 from custodywatch.paths import shared_dir
 from custodywatch.scenes.catalog import SCENES, Scene, build_scene
@@ -15,7 +16,8 @@ YOLOX = shared_dir() / "models" / "yolox_nano_coco_dynamic.onnx"
 @pytest.fixture(scope="session")
 def cutouts(scene_dir: Path) -> dict[str, Cutout]:
     # The cache `write_scene` uses too, so the clip is cut only once per run.
-    return load_cutouts(scene_dir / "cutouts")
+    with rendering(scene_dir):
+        return load_cutouts(scene_dir / "cutouts")
 
 
 @pytest.fixture(scope="session")
