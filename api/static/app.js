@@ -145,6 +145,10 @@ const STRINGS = {
     "camera.hint": "Click a camera to see its room live.",
     "camera.maintenance": (until) => `Maintenance until ${until}`,
     "box.title": "Box health",
+    "service.down": (names) => `Stopped after repeated failures, needs a technician: ${names}. `
+      + "The rest of the box keeps running; restart the service once the cause is fixed.",
+    "service.restarting": (names) => `Restarting: ${names}`,
+    "service.config": (problems) => `The config file was not applied (the box runs on the previous one): ${problems}`,
     "box.ok": "OK",
     "box.over": "Past limit",
     "box.unknown": "Unknown",
@@ -329,6 +333,9 @@ const STRINGS = {
     "camera.hint": "点击摄像机查看房间实时画面。",
     "camera.maintenance": (until) => `维护中，至 ${until}`,
     "box.title": "主机状态",
+    "service.down": (names) => `多次故障后已停止，需要技术人员处理：${names}。主机其余部分仍在运行；排除原因后请重启服务。`,
+    "service.restarting": (names) => `正在重启：${names}`,
+    "service.config": (problems) => `配置文件未生效（主机仍按原配置运行）：${problems}`,
     "box.ok": "正常",
     "box.over": "超出限值",
     "box.unknown": "未知",
@@ -1184,7 +1191,9 @@ function downloadReport(event) {
 async function loadBoxHealth() {
   try {
     const response = await fetch("/healthz");
-    const box = (await response.json()).box;
+    const report = await response.json();
+    showServiceProblems(report);
+    const box = report.box;
     el("box-health").hidden = !box;
     if (!box) return;
     el("box-health-rows").replaceChildren(...box.checks.map((c) => {
@@ -1200,6 +1209,26 @@ async function loadBoxHealth() {
   } catch (err) {
     notify(`${t("error.load")}: ${err.message}`);
   }
+}
+
+// What the watch desk must know even when no alert fires: a part of the service given up on, one
+// being restarted, or a config change that was refused.
+function showServiceProblems(report) {
+  const lines = [];
+  const down = report.down || [];
+  const restarting = Object.entries(report.processes || {})
+    .filter(([name, alive]) => !alive && !down.includes(name)).map(([name]) => name);
+  if (down.length) lines.push([t("service.down", down.join(", ")), "sev-alarm"]);
+  if (restarting.length) lines.push([t("service.restarting", restarting.join(", ")), "sev-warning"]);
+  if (report.config && !report.config.ok) lines.push([t("service.config", report.config.problems.join("; ")), "sev-warning"]);
+  const box = el("service-problems");
+  box.hidden = lines.length === 0;
+  box.replaceChildren(...lines.map(([text, cls]) => {
+    const p = document.createElement("p");
+    p.className = cls;
+    p.textContent = text;
+    return p;
+  }));
 }
 
 function openLive(camera) {

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from custodywatch.api.app import create_app
 from custodywatch.api.events import EventHub
+from custodywatch.api.schemas import HealthReport
 from custodywatch.box_health import ClockStatus
 from custodywatch.box_monitor import BoxHealthMonitor
 from custodywatch.box_sampler import BoxSampler
@@ -39,7 +40,13 @@ def test_the_cameras_tab_shows_box_health_and_maintenance(
     monitor = BoxHealthMonitor(BoxSampler(tmp_path, clock=lambda: ClockStatus()),
                                HealthConfig(min_disk_free_gb=1e9, breach_after_s=0))
     monitor.sample_once()
-    app = create_app(store, hub, engine=engine, config=parse_config(CONFIG), box_health=monitor.report)
+    # A detector given up on and a reader being restarted: the watch desk must see both.
+    def health() -> HealthReport:
+        return HealthReport(processes={"api": True, "detector-0": False, "reader-0": False},
+                            down=["detector-0"], box=monitor.report())
+
+    app = create_app(store, hub, health, engine=engine, config=parse_config(CONFIG),
+                     box_health=monitor.report)
     with LiveServer(app, hub) as server, Page(server.url + "/") as page:
         page.wait_for("!document.getElementById('login-view').hidden", what="the login form")
         page.evaluate(f"""
@@ -47,6 +54,10 @@ def test_the_cameras_tab_shows_box_health_and_maintenance(
             document.getElementById('login-password').value = {json.dumps(PASSWORD)};
             document.getElementById('login-form').requestSubmit();""")
         page.wait_for("document.getElementById('connection').dataset.state === 'live'", what="the live feed")
+        problems = page.wait_for("!document.getElementById('service-problems').hidden && "
+                                 "document.getElementById('service-problems').textContent",
+                                 what="the service problems banner")
+        assert "needs a technician: detector-0" in problems and "Restarting: reader-0" in problems
         page.evaluate("document.querySelector('.tab[data-tab=\"cameras\"]').click()")
         rows = page.wait_for(f"{ROWS_JS}.length ? {ROWS_JS} : null", what="the box health table")
         disk = next(row for row in rows if row.startswith("disk_free"))
