@@ -148,6 +148,7 @@ const STRINGS = {
     "service.down": (names) => `Stopped after repeated failures, needs a technician: ${names}. `
       + "The rest of the box keeps running; restart the service once the cause is fixed.",
     "service.restarting": (names) => `Restarting: ${names}`,
+    "service.box": (checks) => `Box health past its limit: ${checks} (Cameras tab)`,
     "service.config": (problems) => `The config file was not applied (the box runs on the previous one): ${problems}`,
     "box.ok": "OK",
     "box.over": "Past limit",
@@ -335,6 +336,7 @@ const STRINGS = {
     "box.title": "主机状态",
     "service.down": (names) => `多次故障后已停止，需要技术人员处理：${names}。主机其余部分仍在运行；排除原因后请重启服务。`,
     "service.restarting": (names) => `正在重启：${names}`,
+    "service.box": (checks) => `主机状态超出限值：${checks}（见摄像机页）`,
     "service.config": (problems) => `配置文件未生效（主机仍按原配置运行）：${problems}`,
     "box.ok": "正常",
     "box.over": "超出限值",
@@ -1221,6 +1223,12 @@ function showServiceProblems(report) {
   if (down.length) lines.push([t("service.down", down.join(", ")), "sev-alarm"]);
   if (restarting.length) lines.push([t("service.restarting", restarting.join(", ")), "sev-warning"]);
   if (report.config && !report.config.ok) lines.push([t("service.config", report.config.problems.join("; ")), "sev-warning"]);
+  const raised = ((report.box && report.box.checks) || []).filter((c) => c.raised);
+  if (raised.length) {
+    const text = raised.map((c) => `${c.check} ${c.value === null ? "" : Number(c.value.toFixed(2))} / ${c.limit}`);
+    const worst = raised.some((c) => c.severity === "alarm") ? "sev-alarm" : "sev-warning";
+    lines.push([t("service.box", text.join(", ")), worst]);
+  }
   const box = el("service-problems");
   box.hidden = lines.length === 0;
   box.replaceChildren(...lines.map(([text, cls]) => {

@@ -58,6 +58,7 @@ def test_the_cameras_tab_shows_box_health_and_maintenance(
                                  "document.getElementById('service-problems').textContent",
                                  what="the service problems banner")
         assert "needs a technician: detector-0" in problems and "Restarting: reader-0" in problems
+        assert "Box health past its limit: disk_free" in problems
         page.evaluate("document.querySelector('.tab[data-tab=\"cameras\"]').click()")
         rows = page.wait_for(f"{ROWS_JS}.length ? {ROWS_JS} : null", what="the box health table")
         disk = next(row for row in rows if row.startswith("disk_free"))
