@@ -13,6 +13,7 @@ from custodywatch.vocabulary import RuleId, Severity
 T = 1_800_000_000.0  # the period's start
 END = T + 8 * 3600
 I1, H1 = "interrogation-1", "holding-1"
+P2 = "p2 王芳"  # a name in Chinese: the PDF must print it, and keep its table's columns aligned
 
 
 def seed(engine: Engine) -> None:
@@ -60,7 +61,7 @@ def seed(engine: Engine) -> None:
 
     custody = RulesStateStore(engine)
     custody.put_custody(CustodyRecord("p1 Zhang", I1, "questioning", False, T - 3600, T + 7200))
-    custody.put_custody(CustodyRecord("p2", H1, "summons", False, T + 3600, None))
+    custody.put_custody(CustodyRecord(P2, H1, "summons", False, T + 3600, None))
     custody.put_custody(CustodyRecord("p3", H1, "questioning", False, T - 25200, None))
     custody.put_custody(CustodyRecord("p4", H1, "questioning", False, T - 20000, T - 100))
 
@@ -78,7 +79,7 @@ VIDEO_LOSS = [
     ["interrogation-1", "cam-i1", "2", "3.0"],  # v2: 120 s inside, v3: 60 s
 ]
 # p1: 2 h inside of 3 h; p2: 7 h; p3: held 7 h before + 8 h = 15 h, past its 8 h limit; p4 released before
-CUSTODY_MINUTES = {"p1 Zhang": ("120.0", "180.0", "480.0", "no"), "p2": ("420.0", "420.0", "720.0", "no"),
+CUSTODY_MINUTES = {"p1 Zhang": ("120.0", "180.0", "480.0", "no"), P2: ("420.0", "420.0", "720.0", "no"),
                    "p3": ("480.0", "900.0", "480.0", "yes")}
 SUMMARY = {"alerts": "5", "alarms": "5", "acknowledged": "3", "mean_ack_s": "50.0",
            "video_loss_minutes": "13.0", "custody_records": "3"}

@@ -6,13 +6,16 @@ import asyncio
 import csv
 import io
 import re
+import shutil
+import subprocess
+import unicodedata
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
-from report_seed import ALERTS, CUSTODY_MINUTES, END, HANDOVER, SUMMARY, VIDEO_LOSS, T, seed
+from report_seed import ALERTS, CUSTODY_MINUTES, END, HANDOVER, P2, SUMMARY, VIDEO_LOSS, T, seed
 from sqlalchemy import Engine
 
 from custodywatch.api.app import create_app
@@ -20,6 +23,7 @@ from custodywatch.api.events import EventHub
 from custodywatch.cli import main
 from custodywatch.report import Report, Table
 from custodywatch.report_csv import report_csv
+from custodywatch.report_pdf import table_lines
 from custodywatch.store.accounts import AccountStore, Role
 from custodywatch.store.alerts import AlertStore
 from custodywatch.store.db import make_engine, migrate
@@ -68,7 +72,8 @@ def cli_report(tmp_path: Path, db_url: str, fmt: str, *extra: str) -> Path:
 
 def pdf_lines(data: bytes) -> list[str]:
     """Checks the file is a PDF whose cross-reference table points at its objects, and returns the
-    text lines of its content streams."""
+    text lines of its content streams (hex strings of UCS-2, big-endian: the font's encoding is
+    UniGB-UCS2-H)."""
     assert data.startswith(b"%PDF-1.4") and data.rstrip().endswith(b"%%EOF")
     startxref = int(re.search(rb"startxref\n(\d+)", data).group(1))  # type: ignore[union-attr]
     assert data[startxref:].startswith(b"xref")
@@ -77,12 +82,19 @@ def pdf_lines(data: bytes) -> list[str]:
         assert data[offset:].startswith(f"{number} 0 obj".encode())
     for m in re.finditer(rb"<< /Length (\d+) >>\nstream\n", data):
         assert data[m.end() + int(m.group(1)):].startswith(b"endstream")
-    strings = re.findall(rb"\(((?:[^()\\]|\\.)*)\) Tj", data)
-    return [re.sub(rb"\\(.)", rb"\1", s).decode("latin-1") for s in strings]
+    assert b"/Encoding /UniGB-UCS2-H" in data and b"/BaseFont /STSong-Light" in data
+    assert not re.search(rb"\) Tj", data)  # no literal strings: every line is UCS-2
+    return [bytes.fromhex(s.decode()).decode("utf-16-be") for s in re.findall(rb"<([0-9A-Fa-f]*)> Tj", data)]
+
+
+def column_at(line: str, text: str) -> int:
+    """The column where text starts in a line of the PDF, counting East Asian wide characters as two."""
+    assert text in line, (text, line)
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line[:line.index(text)])
 
 
 def test_the_csv_report_has_the_hand_computed_figures(tmp_path: Path, db_url: str, engine: Engine) -> None:
-    tables = sections(cli_report(tmp_path, db_url, "csv").read_text())
+    tables = sections(cli_report(tmp_path, db_url, "csv").read_text(encoding="utf-8"))
     assert tables["alerts"][1:] == ALERTS
     assert tables["video_loss"][1:] == VIDEO_LOSS
     summary = dict(tables["summary"][1:])
@@ -95,7 +107,7 @@ def test_the_csv_report_has_the_hand_computed_figures(tmp_path: Path, db_url: st
 
 def test_the_shift_summary_adds_what_is_unresolved_at_its_end(tmp_path: Path, db_url: str,
                                                               engine: Engine) -> None:
-    tables = sections(cli_report(tmp_path, db_url, "csv", "--shift").read_text())
+    tables = sections(cli_report(tmp_path, db_url, "csv", "--shift").read_text(encoding="utf-8"))
     header, *rows = tables["handover"]
     assert header == ["room", "rule", "severity", "fired_at", "state", "active", "alert_id"]
     assert {r[6]: (r[4], r[5]) for r in rows} == HANDOVER
@@ -112,6 +124,43 @@ def test_the_pdf_report_is_a_valid_pdf_with_the_same_figures(tmp_path: Path, db_
     assert ["mean_ack_s", "50.0"] in words and ["video_loss_minutes", "13.0"] in words
     assert any(w[:3] == ["interrogation-1", "p1", "Zhang"] and w[-4:] == ["120.0", "180.0", "480.0", "no"]
                for w in words)
+    # The Chinese name is printed whole, and the columns after it start where they do in the header
+    # and in a row of ASCII only.
+    header = next(line for line in lines if line.startswith("room") and "legal_basis" in line)
+    ascii_row = next(line for line in lines if "p1 Zhang" in line)
+    chinese_row = next(line for line in lines if P2 in line)
+    assert chinese_row.split()[:3] == ["holding-1", *P2.split()]
+    for title, ascii_cell, chinese_cell in [("legal_basis", "questioning", "summons"),
+                                            ("check_in", iso(T - 3600), iso(T + 3600)),
+                                            ("limit_minutes", "480.0", "720.0")]:
+        at = column_at(header, title)
+        assert column_at(ascii_row, ascii_cell) == at and column_at(chinese_row, chinese_cell) == at, title
+
+
+def test_a_pdf_reader_extracts_the_chinese_name(tmp_path: Path, db_url: str, engine: Engine) -> None:
+    """An independent check with poppler's pdftotext (Debian poppler-utils, whose CJK CMaps are in
+    poppler-data): the name in Chinese is text a reader finds, not `?` or boxes."""
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext is not installed (Debian: poppler-utils poppler-data, scripts/setup.sh)")
+    pdf = cli_report(tmp_path, db_url, "pdf")
+    run = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    text, errors = run.stdout.decode("utf-8"), run.stderr.decode("utf-8", "replace")
+    if P2 not in text and "CMap" in errors:
+        pytest.skip(f"pdftotext lacks the CJK CMaps (Debian: poppler-data): {errors.strip()}")
+    assert P2 in text and "interrogation-1" in text and "video_loss_minutes" in text
+
+
+def test_cells_are_cut_and_padded_by_columns_a_chinese_character_taking_two() -> None:
+    table = Table("custody", "Custody", ["person", "room"],
+                  [["张" * 30, "a"], ["p1", "b"], ["买买提·艾力 Muñoz \U0001F600", "c"]])
+    title, header, rule, long, short, other = table_lines(table)
+    # 18 characters (36 columns) and the ellipsis: the column is 39 wide, its cells padded to it
+    assert long == "张" * 18 + "..." + "  a"
+    assert short == "p1" + " " * 37 + "  b" and header == "person" + " " * 33 + "  room"
+    assert rule == "-" * 39 + "  " + "-" * 4
+    # what the font has no glyph for: the middle dot as the katakana one, ñ as n, beyond the BMP `?`
+    assert other == "买买提・艾力 Munoz ?" + " " * 19 + "  c"
 
 
 def test_the_api_serves_the_same_report_to_investigators(db_url: str, engine: Engine) -> None:
