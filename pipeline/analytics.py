@@ -147,7 +147,7 @@ class LiveRules:
             return stored
         self._store_counts(now)
         references = now - self._last_references >= SAVE_REFERENCES_EVERY_S
-        if events or references or now - self._last_save >= SAVE_EVERY_S:
+        if events or stored or references or now - self._last_save >= SAVE_EVERY_S:
             self.save(references)
             self._last_save = now
             if references:

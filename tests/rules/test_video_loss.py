@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pickle
-import time
 
 import cv2
 import numpy as np
@@ -146,16 +145,11 @@ def test_no_frames_is_a_loss_from_when_the_next_frame_was_due(room):
     assert changes == [(False, 40.0, "")]
 
 
-def test_view_sample_is_small_picklable_and_cheap(room):
+def test_view_sample_is_small_and_picklable(room):
+    # Its cost per frame is measured by bench/capacity.py (docs/performance.md), not asserted here.
     sample = measure_view(room)
     assert pickle.loads(pickle.dumps(sample)) == sample
     assert len(pickle.dumps(sample)) < 8000  # rides along with every frame
-    n = 200
-    started = time.perf_counter()
-    for _ in range(n):
-        measure_view(room)
-    per_frame_ms = (time.perf_counter() - started) / n * 1000
-    assert per_frame_ms < 1.0, per_frame_ms
     assert isinstance(sample, ViewSample)
 
 
