@@ -15,7 +15,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import yaml
 from pydantic import AfterValidator, Field, ValidationError, model_validator
 
 from custodywatch.config import (
@@ -25,10 +24,8 @@ from custodywatch.config import (
     Id,
     StrictModel,
     _central_database,
-    _clean_loc,
-    _format_loc,
-    _LineMap,
-    _pydantic_message,
+    read_yaml,
+    validation_error,
 )
 
 
@@ -70,25 +67,13 @@ class CentralModeConfig(StrictModel):
 
 
 def parse_central_config(text: str, filename: str = "<central config>") -> CentralModeConfig:
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or exc
-        raise ConfigError([ConfigProblem(filename, mark.line + 1 if mark else 1, "(yaml)",
-                                         f"not valid YAML: {problem}")]) from None
+    data, lines = read_yaml(text, filename)
     if not isinstance(data, dict):
         raise ConfigError([ConfigProblem(filename, 1, "(top)", "the config must be a mapping of sections")])
-    lines = _LineMap()
-    if node is not None:
-        lines.walk(node)
     try:
         return CentralModeConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError([ConfigProblem(filename, lines.line(_clean_loc(e["loc"])),
-                                         _format_loc(_clean_loc(e["loc"])), _pydantic_message(e))
-                           for e in exc.errors()]) from None
+        raise validation_error(exc, filename, lines) from None
 
 
 def load_central_config(path: str | Path) -> CentralModeConfig:

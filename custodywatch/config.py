@@ -587,8 +587,8 @@ def _pydantic_message(err: Any) -> str:
     return msg.removeprefix("Value error, ")
 
 
-def parse_config(text: str, filename: str = "<config>") -> Config:
-    """Validate YAML text; raise ConfigError listing every problem with its line."""
+def read_yaml(text: str, filename: str) -> tuple[Any, _LineMap]:
+    """The YAML's data and the line of each key path in it; ConfigError when it is not YAML."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -600,6 +600,21 @@ def parse_config(text: str, filename: str = "<config>") -> Config:
     lines = _LineMap()
     if node is not None:
         lines.walk(node)
+    return data, lines
+
+
+def validation_error(exc: ValidationError, filename: str, lines: _LineMap) -> ConfigError:
+    """pydantic's errors as problems at the lines of the keys they name."""
+    problems = []
+    for err in exc.errors():
+        loc = _clean_loc(err["loc"])
+        problems.append(ConfigProblem(filename, lines.line(loc), _format_loc(loc), _pydantic_message(err)))
+    return ConfigError(problems)
+
+
+def parse_config(text: str, filename: str = "<config>") -> Config:
+    """Validate YAML text; raise ConfigError listing every problem with its line."""
+    data, lines = read_yaml(text, filename)
     if lines.duplicates:
         raise ConfigError([ConfigProblem(filename, ln, _format_loc(loc), "duplicate key")
                            for loc, ln in lines.duplicates])
@@ -610,13 +625,7 @@ def parse_config(text: str, filename: str = "<config>") -> Config:
     try:
         cfg = Config.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = _clean_loc(err["loc"])
-            problems.append(
-                ConfigProblem(filename, lines.line(loc), _format_loc(loc), _pydantic_message(err))
-            )
-        raise ConfigError(problems) from None
+        raise validation_error(exc, filename, lines) from None
     issues = [issue for check in CROSS_CHECKS for issue in check(cfg)]
     if issues:
         raise ConfigError([ConfigProblem(filename, lines.line(i.loc), _format_loc(i.loc), i.message)

@@ -7,6 +7,7 @@ detector copied it out is noticed and the frame counted as dropped instead of an
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing import resource_tracker, shared_memory
 
@@ -120,31 +121,27 @@ def _attach(name: str) -> shared_memory.SharedMemory:
 
 def sweep_stale(service_prefix: str = PREFIX + "-") -> list[str]:
     """Unlink segments left by a killed run (Linux keeps them in /dev/shm)."""
-    removed: list[str] = []
-    shm_dir = "/dev/shm"
-    if not os.path.isdir(shm_dir):
-        return removed
-    for name in os.listdir(shm_dir):
-        if name.startswith(service_prefix):
-            pid = _owner_pid(name)
-            if pid is not None and _alive(pid):
-                continue
-            try:
-                os.unlink(os.path.join(shm_dir, name))
-                removed.append(name)
-            except OSError:
-                pass
-    return removed
+    return _unlink_named(service_prefix, spare=_owner_alive)
 
 
 def unlink_segments(prefix: str) -> list[str]:
     """Unlink every segment whose name starts with `prefix` (those of a reader that was killed)."""
+    return _unlink_named(prefix, spare=lambda _name: False)
+
+
+def _owner_alive(name: str) -> bool:
+    pid = _owner_pid(name)
+    return pid is not None and _alive(pid)
+
+
+def _unlink_named(prefix: str, spare: Callable[[str], bool]) -> list[str]:
+    """The segments unlinked: those starting with `prefix`, less the ones `spare` keeps."""
     removed: list[str] = []
     shm_dir = "/dev/shm"
     if not os.path.isdir(shm_dir):
         return removed
     for name in os.listdir(shm_dir):
-        if name.startswith(prefix):
+        if name.startswith(prefix) and not spare(name):
             try:
                 os.unlink(os.path.join(shm_dir, name))
                 removed.append(name)

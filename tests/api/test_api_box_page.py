@@ -1,7 +1,6 @@
 """The page in a real headless Chromium shows the box's health checks and a camera under maintenance."""
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -9,6 +8,7 @@ import pytest
 from api_accounts import PASSWORD
 from cdp import CHROMIUM, Page
 from live_server import LiveServer
+from login_form import submit_login
 from sqlalchemy import Engine
 
 from custodywatch.api.app import create_app
@@ -48,11 +48,7 @@ def test_the_cameras_tab_shows_box_health_and_maintenance(
     app = create_app(store, hub, health, engine=engine, config=parse_config(CONFIG),
                      box_health=monitor.report)
     with LiveServer(app, hub) as server, Page(server.url + "/") as page:
-        page.wait_for("!document.getElementById('login-view').hidden", what="the login form")
-        page.evaluate(f"""
-            document.getElementById('login-username').value = 'desk-li';
-            document.getElementById('login-password').value = {json.dumps(PASSWORD)};
-            document.getElementById('login-form').requestSubmit();""")
+        submit_login(page, "desk-li")
         page.wait_for("document.getElementById('connection').dataset.state === 'live'", what="the live feed")
         problems = page.wait_for("!document.getElementById('service-problems').hidden && "
                                  "document.getElementById('service-problems').textContent",

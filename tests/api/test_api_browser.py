@@ -13,6 +13,7 @@ import zmq
 from api_accounts import PASSWORD
 from cdp import CHROMIUM, Page
 from conftest import Serve
+from login_form import submit_login
 from sqlalchemy import Engine
 
 from custodywatch.api.escalation import Escalator
@@ -88,11 +89,7 @@ def test_log_in_see_an_alert_arrive_live_play_its_clip_and_acknowledge_it(
     analytics.connect(endpoint)
     try:
         with Page(server.url + "/") as page:
-            page.wait_for("!document.getElementById('login-view').hidden", what="the login form")
-            page.evaluate("""
-                document.getElementById('login-username').value = 'desk-wu';
-                document.getElementById('login-password').value = 'wrong password';
-                document.getElementById('login-form').requestSubmit();""")
+            submit_login(page, "desk-wu", "wrong password")
             page.wait_for("document.getElementById('login-error').textContent.includes('Wrong')",
                           what="the failed-login message")
             page.evaluate(f"""
@@ -190,11 +187,7 @@ def test_log_in_see_an_alert_arrive_live_play_its_clip_and_acknowledge_it(
 
 
 def log_in(page: Page, username: str) -> None:
-    page.wait_for("!document.getElementById('login-view').hidden", what="the login form")
-    page.evaluate(f"""
-        document.getElementById('login-username').value = {json.dumps(username)};
-        document.getElementById('login-password').value = {json.dumps(PASSWORD)};
-        document.getElementById('login-form').requestSubmit();""")
+    submit_login(page, username)
     # Who is shown once this login is in (after a logout the bar still reads as before until then).
     page.wait_for(f"document.getElementById('who').textContent.startsWith({json.dumps(username + ' ')})",
                   what="the login")

@@ -3,7 +3,6 @@ pushed live), a site filter, an alert's clip played from the box that recorded i
 centre), and every box's custody and camera boards (stale health marked)."""
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 from api_accounts import PASSWORD
 from cdp import CHROMIUM, Page
 from live_server import LiveServer
+from login_form import submit_login
 from pg_scratch import ScratchDatabases
 
 from custodywatch.api.app import create_app
@@ -73,11 +73,7 @@ def test_the_centre_page_filters_by_site_and_plays_a_clip_from_the_box(pg_databa
             app.state.central_boxes = BoxDirectory([BoxLink(site="south", box="box1", url=box.url,
                                                             username="central", password=PASSWORD)])
             with LiveServer(app, hub) as centre, Page(centre.url + "/") as page:
-                page.wait_for("!document.getElementById('login-view').hidden", what="the login form")
-                page.evaluate(f"""
-                    document.getElementById('login-username').value = 'sup';
-                    document.getElementById('login-password').value = {json.dumps(PASSWORD)};
-                    document.getElementById('login-form').requestSubmit();""")
+                submit_login(page, "sup")
                 rows = "[...document.querySelectorAll('#alert-rows tr')].map((tr) => tr.dataset.id).sort()"
                 page.wait_for(f"{rows}.length === 2", what="both sites' alerts")
                 # Forwarded while the page is open: the centre pushes it (the page re-reads no list).

@@ -1,7 +1,6 @@
 """The live view: a camera's stream as MJPEG through the API, without its credentials."""
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from api_accounts import PASSWORD, TokenFor
 from cdp import CHROMIUM, Page
 from conftest import Serve
 from live_server import LiveServer
+from login_form import submit_login
 from sqlalchemy import Engine
 
 from custodywatch.config import parse_config
@@ -76,11 +76,7 @@ def test_the_camera_wall_opens_a_rooms_live_view_in_the_browser(
 ) -> None:
     accounts.add_user("desk-wu", Role.WATCH_DESK, PASSWORD)
     with Page(server.url + "/") as page:
-        page.wait_for("!document.getElementById('login-view').hidden", what="the login form")
-        page.evaluate(f"""
-            document.getElementById('login-username').value = 'desk-wu';
-            document.getElementById('login-password').value = {json.dumps(PASSWORD)};
-            document.getElementById('login-form').requestSubmit();""")
+        submit_login(page, "desk-wu")
         page.wait_for("document.getElementById('connection').dataset.state === 'live'", what="the live feed")
         page.evaluate("document.querySelector('.tab[data-tab=\"cameras\"]').click()")
         page.wait_for("document.querySelector('tr[data-camera=\"cam-c1\"]') !== null", what="the camera wall")

@@ -5,8 +5,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, TypeVar
 
 import httpx
 import pytest
@@ -14,6 +15,7 @@ import pytest
 READY_TIMEOUT_S = 90
 ALERT_TIMEOUT_S = 150
 USER, PASSWORD = "e2e-desk", "e2e watch desk password"
+T = TypeVar("T")
 
 
 def descendants(pid: int) -> set[int]:
@@ -58,6 +60,13 @@ def login(base: str, name: str = USER, password: str = PASSWORD) -> dict[str, st
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
+def start_service(config: Path, env: dict[str, str], log: IO[str]) -> subprocess.Popen[str]:
+    """`custodywatch run` on a free port: stdout is piped for wait_ready, stderr goes to `log`."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "custodywatch.cli", "run", "--config", str(config), "--port", "0"],
+        stdout=subprocess.PIPE, stderr=log, text=True, env=env)
+
+
 def wait_ready(proc: subprocess.Popen[str], seen: list[str] | None = None) -> str:
     """The service's URL from its ready line; the lines before it go to `seen` when given."""
     deadline = time.monotonic() + READY_TIMEOUT_S
@@ -88,6 +97,19 @@ def wait_for_alert(base: str, rule: str, log: Path, timeout_s: float = ALERT_TIM
             return dict(found[-1])
         time.sleep(2)
     pytest.fail(f"no {rule} alert within {timeout_s} s:\n" + log.read_text()[-3000:])
+
+
+def wait_until(what: str, condition: Callable[[], T | None], timeout_s: float, log: Path,
+               poll_s: float = 0.2) -> tuple[T, float]:
+    """The first truthy value of `condition()` and the seconds it took; fails after `timeout_s`."""
+    started = time.monotonic()
+    while True:
+        found = condition()
+        if found:
+            return found, time.monotonic() - started
+        if time.monotonic() - started > timeout_s:
+            pytest.fail(f"{what} not within {timeout_s} s:\n" + log.read_text()[-4000:])
+        time.sleep(poll_s)
 
 
 def stop_within(proc: subprocess.Popen[str], sig: signal.Signals, limit_s: float = 10.0) -> int:

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from service_process import add_user, login, stop_within, wait_ready
+from service_process import add_user, login, start_service, stop_within, wait_ready, wait_until
 
 from custodywatch.recorder.index import ArchiveIndex, GapRecord, SegmentRecord
 from custodywatch.rtsp_server import RtspLoopServer, default_python
@@ -25,16 +22,6 @@ from custodywatch.rtsp_server import RtspLoopServer, default_python
 ROOM, CAMERA, OTHER_CAMERA = "interrogation-1", "cam-i1", "cam-c1"
 # Far from where anyone sits or stands in the scene.
 EMPTY_CORNER = [[0.0, 0.0], [0.08, 0.0], [0.08, 0.08], [0.0, 0.08]]
-
-
-def _wait(what: str, found: Callable[[], Any], timeout_s: float, log: Path) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        result = found()
-        if result:
-            return result
-        time.sleep(1)
-    pytest.fail(f"{what} not seen within {timeout_s} s:\n" + log.read_text()[-4000:])
 
 
 def _iso(t: float) -> str:
@@ -68,9 +55,7 @@ def test_zones_apply_without_a_restart_and_a_new_camera_url_leaves_a_config_chan
     add_user(env, "e2e-admin", "e2e admin password", role="admin")
     log_path = tmp_path / "service.log"
     log = log_path.open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "custodywatch.cli", "run", "--config", str(config), "--port", "0"],
-        stdout=subprocess.PIPE, stderr=log, text=True, env=env)
+    proc = start_service(config, env, log)
     try:
         base = wait_ready(proc)
         headers = login(base, "e2e-admin", "e2e admin password")
@@ -81,8 +66,9 @@ def test_zones_apply_without_a_restart_and_a_new_camera_url_leaves_a_config_chan
                                  params={"since": _iso(since), "until": _iso(time.time() + 1)})
             return list(response.json())
 
-        _wait("the seated detainee counted", lambda: any(c["detainees"] == 1 for c in counts_since(started)),
-              90, log_path)
+        wait_until("the seated detainee counted",
+                   lambda: any(c["detainees"] == 1 for c in counts_since(started)), 90, log_path,
+                   poll_s=1)
 
         # The detainee seat moved (in the zone editor) to a corner where nobody is.
         zones = httpx.get(f"{base}api/zones/{CAMERA}", timeout=10, headers=headers).json()["zones"]
@@ -93,9 +79,9 @@ def test_zones_apply_without_a_restart_and_a_new_camera_url_leaves_a_config_chan
         # Zones are applied by analytics itself: no process restarted for them.
         assert saved.json()["reload"]["changed"] == []
         zones_saved_at = time.time()
-        _wait("the detainee no longer counted under the new zone",
-              lambda: counts_since(zones_saved_at)[-1]["detainees"] == 0 if counts_since(zones_saved_at)
-              else False, 45, log_path)
+        wait_until("the detainee no longer counted under the new zone",
+                   lambda: counts_since(zones_saved_at)[-1]["detainees"] == 0 if counts_since(zones_saved_at)
+                   else False, 45, log_path, poll_s=1)
         index = ArchiveIndex(data / "archive")
         after_zones = [r for r in index.records() if isinstance(r, SegmentRecord | GapRecord)
                        and r.camera == CAMERA and r.end > zones_saved_at]
@@ -113,11 +99,11 @@ def test_zones_apply_without_a_restart_and_a_new_camera_url_leaves_a_config_chan
             return [r for r in index.records() if isinstance(r, GapRecord) and r.camera == CAMERA
                     and r.cause == "config_change"]
 
-        gaps = _wait("a config_change gap", config_change_gap, 45, log_path)
+        gaps, _ = wait_until("a config_change gap", config_change_gap, 45, log_path, poll_s=1)
         assert len(gaps) == 1 and gaps[0].start >= zones_saved_at and gaps[0].end >= reloaded_at
-        _wait("the other camera's next segment", lambda: any(
+        wait_until("the other camera's next segment", lambda: any(
             isinstance(r, SegmentRecord) and r.camera == OTHER_CAMERA and r.start > gaps[0].end
-            for r in index.records()), 20, log_path)
+            for r in index.records()), 20, log_path, poll_s=1)
         other_gaps = [r for r in index.records() if isinstance(r, GapRecord) and r.camera == OTHER_CAMERA
                       and r.end > started]
         assert other_gaps == [], "the camera whose recording did not change records on"

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -16,7 +14,7 @@ import httpx
 import numpy as np
 import pytest
 import yaml
-from service_process import add_user, login, stop_within, wait_ready
+from service_process import add_user, login, start_service, stop_within, wait_ready, wait_until
 
 from custodywatch.rtsp_server import RtspLoopServer
 
@@ -58,16 +56,6 @@ def _video_losses(base: str, headers: dict[str, str]) -> list[dict[str, Any]]:
     return [a for a in items if a["rule"] == "video_loss"]
 
 
-def _wait(what: str, condition, timeout_s: float, log: Path) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(1)
-    pytest.fail(f"{what} not seen within {timeout_s} s:\n" + log.read_text()[-3000:])
-
-
 @pytest.fixture
 def service(tmp_path: Path):
     video = write_covered_camera(tmp_path / "covered.mp4")
@@ -85,9 +73,7 @@ def service(tmp_path: Path):
         add_user(env)
         log_path = tmp_path / "service.log"
         with log_path.open("w") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "custodywatch.cli", "run", "--config", str(config), "--port", "0"],
-                stdout=subprocess.PIPE, stderr=log, text=True, env=env)
+            proc = start_service(config, env, log)
             try:
                 base = wait_ready(proc)
                 yield base, login(base), server, log_path
@@ -108,7 +94,9 @@ def test_covered_lens_and_stalled_camera_raise_video_loss_and_clear_when_video_r
         return [a for a in losses() if a["ended_at"] is not None and reason in a["detail"]]
 
     for reason, phase in (("lens covered", "covered"), ("frozen picture", "frozen")):
-        alert = _wait(f"video_loss for {reason}, ended", lambda r=reason: ended(r), 2 * loop_s + 30, log)[0]
+        ended_alerts, _ = wait_until(f"video_loss for {reason}, ended", lambda r=reason: ended(r),
+                                     2 * loop_s + 30, log, poll_s=1)
+        alert = ended_alerts[0]
         assert alert["camera"] == "cam-c1" and alert["severity"] == "alarm"
         held = alert["ended_at_epoch"] - alert["condition_started_at_epoch"]
         assert SECONDS[phase] - 3 <= held <= SECONDS[phase] + 8, alert
@@ -121,12 +109,13 @@ def test_covered_lens_and_stalled_camera_raise_video_loss_and_clear_when_video_r
     os.kill(server.pid, signal.SIGSTOP)
     stalled_at = time.time()
     try:
-        fresh = _wait("video_loss for the stalled camera",
-                      lambda: [a for a in losses() if a["id"] not in seen and a["active"]],
-                      40, log)
+        fresh, _ = wait_until("video_loss for the stalled camera",
+                              lambda: [a for a in losses() if a["id"] not in seen and a["active"]],
+                              40, log, poll_s=1)
     finally:
         os.kill(server.pid, signal.SIGCONT)
     # Fired within the threshold of the last frame plus the server's in-flight backlog (~2.5 s).
     assert fresh[0]["fired_at_epoch"] - stalled_at <= LOSS_AFTER_S + 8
-    _wait("the stall's video_loss ending once frames return",
-          lambda: [a for a in losses() if a["id"] == fresh[0]["id"] and not a["active"]], 60, log)
+    wait_until("the stall's video_loss ending once frames return",
+               lambda: [a for a in losses() if a["id"] == fresh[0]["id"] and not a["active"]], 60, log,
+               poll_s=1)

@@ -6,39 +6,23 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
-import pytest
 import yaml
 from faults_service import write_camera
 from prometheus_client.parser import text_string_to_metric_families
-from service_process import add_user, descendants, login, stop_within, wait_ready
+from service_process import add_user, descendants, login, start_service, stop_within, wait_ready
 
 from custodywatch.pipeline.process import process_title
 from custodywatch.recorder.index import GapRecord, SegmentRecord, parse_record
 from custodywatch.rtsp_server import RtspLoopServer
 
 CAMERA = "cam-f1"
-T = TypeVar("T")
-
-
-def wait_until(what: str, condition: Callable[[], T | None], timeout_s: float, log: Path,
-               poll_s: float = 0.2) -> tuple[T, float]:
-    """The first truthy value of `condition()` and the seconds it took; fails after `timeout_s`."""
-    started = time.monotonic()
-    while True:
-        found = condition()
-        if found:
-            return found, time.monotonic() - started
-        if time.monotonic() - started > timeout_s:
-            pytest.fail(f"{what} not within {timeout_s} s:\n" + log.read_text()[-4000:])
-        time.sleep(poll_s)
 
 
 @dataclass
@@ -132,9 +116,7 @@ def faulted_service(tmp: Path, settings: dict[str, Any]) -> Iterator[FaultedServ
         add_user(env)
         log_path = tmp / "service.log"
         with log_path.open("w") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "custodywatch.cli", "run", "--config", str(config), "--port", "0"],
-                stdout=subprocess.PIPE, stderr=log, text=True, env=env)
+            proc = start_service(config, env, log)
             try:
                 base = wait_ready(proc)
                 yield FaultedService(proc, base, login(base), server, data, log_path)

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import zmq
 from corrupt_media import FPS, GOP, write_clean_clip, write_damaged_copy
+from holding_camera_config import write_holding_config
 
 from custodywatch.cli import main
 from custodywatch.paths import shared_dir
@@ -25,17 +26,6 @@ from custodywatch.recorder.camera import CameraRecorder
 from custodywatch.recorder.index import ArchiveIndex, GapRecord, SegmentRecord
 from custodywatch.rtsp_server import RtspLoopServer, default_python
 
-CONFIG = """\
-rooms:
-  - {id: holding-1, type: holding}
-cameras:
-  - id: cam-h1
-    room: holding-1
-    detect_url: holding.mp4
-    zones:
-      detainee_area: [[0.0, 0.5], [0.5, 0.5], [0.5, 1.0], [0.0, 1.0]]
-      guard_post: [[0.6, 0.5], [1.0, 0.5], [1.0, 1.0], [0.6, 1.0]]
-"""
 FRAMES = 40  # 4 s at 10 fps: the loop server repeats it
 SCRAMBLED = {12, 13, 25}  # P-frames full of garbage (packet numbers; keyframes at 0, 10, 20, 30)
 TRUNCATED = {33}  # a P-frame cut to a third
@@ -101,9 +91,7 @@ NOT_VIDEO_SAYS = {
 
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
-    path = tmp_path / "cameras.yaml"
-    path.write_text(CONFIG)
-    return path
+    return write_holding_config(tmp_path)
 
 
 @pytest.mark.parametrize("name", list(NOT_VIDEO))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from holding_camera_config import HOLDING_CONFIG, write_holding_config
 
 from custodywatch.cli import main
 from custodywatch.config import parse_config
@@ -12,17 +13,6 @@ from custodywatch.custody_file import load_custody
 from custodywatch.paths import shared_dir
 from custodywatch.rules.custody import CustodyRecord
 
-CONFIG = """\
-rooms:
-  - {id: holding-1, type: holding}
-cameras:
-  - id: cam-h1
-    room: holding-1
-    detect_url: holding.mp4
-    zones:
-      detainee_area: [[0.0, 0.5], [0.5, 0.5], [0.5, 1.0], [0.0, 1.0]]
-      guard_post: [[0.6, 0.5], [1.0, 0.5], [1.0, 1.0], [0.6, 1.0]]
-"""
 VIDEO = shared_dir() / "media" / "real" / "intel_one-by-one-person-detection.mp4"
 GOOD = "- {person: p1, room: holding-1, legal_basis: summons, check_in: -60}\n"
 
@@ -75,9 +65,7 @@ CASES: dict[str, tuple[str, bytes, str]] = {
 
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
-    path = tmp_path / "cameras.yaml"
-    path.write_text(CONFIG)
-    return path
+    return write_holding_config(tmp_path)
 
 
 def analyze(config: Path, custody: Path, *extra: str) -> list[str]:
@@ -121,5 +109,5 @@ def test_a_spreadsheet_export_with_a_byte_order_mark_is_read(tmp_path: Path) -> 
     path = tmp_path / "c.csv"
     path.write_bytes("person,room,legal_basis,extended,check_in\r\np1,holding-1,summons,no,-60\r\n"
                      .encode("utf-8-sig"))
-    assert load_custody(path, parse_config(CONFIG)) == [
+    assert load_custody(path, parse_config(HOLDING_CONFIG)) == [
         CustodyRecord("p1", "holding-1", "summons", False, -60.0, None)]

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import av
 import pytest
-from faulted_service import CAMERA, FaultedService, faulted_service, run_verify, wait_until
+from faulted_service import CAMERA, FaultedService, faulted_service, run_verify
 from faults_feed import FeedClient
-from service_process import alive, assert_nothing_left
+from service_process import alive, assert_nothing_left, wait_until
 
 from custodywatch.recorder.index import GapCause, GapRecord, SegmentRecord
 from custodywatch.recorder.recovery import whole_fragments_end

@@ -1,8 +1,9 @@
 """What a copy of the database gives away: neither passwords nor usable session tokens."""
 from __future__ import annotations
 
-import threading
+from functools import partial
 
+from at_once import run_at_once
 from sqlalchemy import Engine, text
 
 from custodywatch.store.accounts import AccountStore, AuditLog, Role, hash_password, verify_password
@@ -46,24 +47,14 @@ def test_two_processes_appending_at_once_keep_one_unbroken_chain(engine: Engine,
     # The API and a `custodywatch user` command each write the log through their own engine.
     other_engine = make_engine(db_url)
     writers = [AuditLog(engine), AuditLog(other_engine)]
-    start = threading.Barrier(len(writers), timeout=10)
-    errors: list[BaseException] = []
     n = 25
 
     def append_all(audit: AuditLog, actor: str) -> None:
-        try:
-            start.wait()
-            for i in range(n):
-                audit.append(actor, "view_clip", f"a{i}")
-        except BaseException as exc:  # reported below, in the test's thread
-            errors.append(exc)
+        for i in range(n):
+            audit.append(actor, "view_clip", f"a{i}")
 
-    threads = [threading.Thread(target=append_all, args=(w, f"op{k}")) for k, w in enumerate(writers)]
     try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
+        errors = run_at_once(*(partial(append_all, w, f"op{k}") for k, w in enumerate(writers)))
     finally:
         other_engine.dispose()
     assert errors == []

@@ -6,6 +6,7 @@ from functools import partial
 
 import pytest
 from alert_samples import T0, FakeClock, alert_event
+from at_once import run_at_once
 from sqlalchemy import Engine
 
 from custodywatch.rules.events import EventKind
@@ -263,28 +264,18 @@ def test_two_operators_acknowledging_at_once_get_one_acknowledgement_each_alert(
     other_engine = make_engine(db_url)
     desks = {"op-a": AlertStore(engine, "zh-center", "box1"),
              "op-b": AlertStore(other_engine, "zh-center", "box1")}
-    start = threading.Barrier(len(desks), timeout=10)
     won: dict[str, list[str]] = {name: [] for name in desks}
-    errors: list[BaseException] = []
 
     def acknowledge_all(name: str) -> None:
-        try:
-            start.wait()
-            for i in range(n):
-                try:
-                    desks[name].acknowledge(f"x{i}", name)
-                    won[name].append(f"x{i}")
-                except InvalidTransition:
-                    pass
-        except BaseException as exc:  # reported below, in the test's thread
-            errors.append(exc)
+        for i in range(n):
+            try:
+                desks[name].acknowledge(f"x{i}", name)
+                won[name].append(f"x{i}")
+            except InvalidTransition:
+                pass
 
-    threads = [threading.Thread(target=acknowledge_all, args=(name,)) for name in desks]
     try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
+        errors = run_at_once(*(partial(acknowledge_all, name) for name in desks))
     finally:
         other_engine.dispose()
     assert errors == []

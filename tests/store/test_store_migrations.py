@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-import threading
+from functools import partial
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from at_once import run_at_once
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
@@ -50,22 +51,8 @@ def test_migrate_again_is_a_no_op_that_keeps_the_data(engine: Engine) -> None:
 def test_two_services_migrating_an_empty_database_at_once_both_succeed(db_url: str) -> None:
     # The API and a `custodywatch user add` started together on a new database.
     engines = [make_engine(db_url) for _ in range(2)]
-    start = threading.Barrier(2, timeout=10)
-    errors: list[BaseException] = []
-
-    def run(engine: Engine) -> None:
-        try:
-            start.wait()
-            migrate(engine)
-        except BaseException as exc:  # reported below, in the test's thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(e,)) for e in engines]
     try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
+        errors = run_at_once(*(partial(migrate, e) for e in engines))
         assert errors == []
         with engines[0].connect() as connection:
             assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import hashlib
-import threading
+from functools import partial
 
+from at_once import run_at_once
 from sqlalchemy import Engine
 
 from custodywatch.recorder.catalog import CatalogSegments, RecorderCatalog
@@ -40,24 +41,14 @@ def test_two_processes_mirroring_the_same_records_at_once_add_each_once(engine: 
     other_engine = make_engine(db_url)
     catalogs = [RecorderCatalog(engine), RecorderCatalog(other_engine)]
     records = chain("cam-a", 30) + chain("cam-b", 30)
-    start = threading.Barrier(len(catalogs), timeout=10)
     added: list[int] = []
-    errors: list[BaseException] = []
 
     def mirror(catalog: RecorderCatalog) -> None:
-        try:
-            start.wait()
-            for i in range(0, len(records), 3):
-                added.append(catalog.mirror("arch-1", records[: i + 3]))
-        except BaseException as exc:  # reported below, in the test's thread
-            errors.append(exc)
+        for i in range(0, len(records), 3):
+            added.append(catalog.mirror("arch-1", records[: i + 3]))
 
-    threads = [threading.Thread(target=mirror, args=(c,)) for c in catalogs]
     try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
+        errors = run_at_once(*(partial(mirror, c) for c in catalogs))
     finally:
         other_engine.dispose()
     assert errors == []
