@@ -40,6 +40,9 @@ log = logging.getLogger("custodywatch.recorder")
 
 DEFAULT_LOSS_AFTER_S = 20.0  # design.md: video_loss after 20 s
 GB = 1024**3
+# An unmet disk quota is announced when it starts, then again at most this often while it lasts:
+# a reminder, not a sound every retention run.
+QUOTA_REMINDER_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -222,6 +225,7 @@ class _Housekeeping:
         self.data = data
         self.next_sign = 0.0
         self.next_retention = time.time() + 5.0
+        self.quota_announced_at: float | None = None  # while the quota cannot be met
         self.engine = None
         self.catalog = None
         self.alerts = None
@@ -332,14 +336,22 @@ class _Housekeeping:
             longest = max([s.retention_days, *s.retention_days_by_room.values(),
                            *s.retention_days_by_camera.values()])
             self.clipper.prune(time.time(), longest * 86400.0)
-        if result.alarm is not None:
-            if catalog is not None:
-                try:
-                    catalog.audit("quota_alarm", result.alarm)
-                except Exception:  # noqa: BLE001 - the alarm still goes to the page below
-                    log.exception("quota alarm not written to the audit log")
-            if self.pub is not None:
-                self.pub.send_json({"type": "recorder_alarm", "message": result.alarm, "at": time.time()})
+        now = time.time()
+        if result.alarm is None:
+            if self.quota_announced_at is not None:
+                log.info("disk quota met again")
+                self.quota_announced_at = None
+            return
+        if self.quota_announced_at is not None and now - self.quota_announced_at < QUOTA_REMINDER_S:
+            return
+        self.quota_announced_at = now
+        if catalog is not None:
+            try:
+                catalog.audit("quota_alarm", result.alarm)
+            except Exception:  # noqa: BLE001 - the alarm still goes to the page below
+                log.exception("quota alarm not written to the audit log")
+        if self.pub is not None:
+            self.pub.send_json({"type": "recorder_alarm", "message": result.alarm, "at": now})
 
     def close(self) -> None:
         if self.zctx is not None:

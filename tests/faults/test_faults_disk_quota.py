@@ -100,6 +100,8 @@ def test_quota_reached_keeps_protected_footage_raises_the_alarm_and_keeps_record
     assert health.status_code == 200, health.text
     assert "cannot be met" in alarm.data["message"]
     assert audited and "cannot be met" in audited[0][5]
+    # Retention ran every second meanwhile: the alarm is announced once, then only as an hourly reminder.
+    assert len(audited) == 1, audited
     segments = [r for r in records if isinstance(r, SegmentRecord)]
     assert [r for r in records if isinstance(r, GapRecord)] == [], "recording was interrupted"
     deleted = {r.path for r in records if isinstance(r, DeletionRecord)}
