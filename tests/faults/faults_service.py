@@ -42,11 +42,6 @@ def write_camera(path: Path, phases: list[tuple[str, float]], fps: int = 10) -> 
     return path
 
 
-def add_user(env: dict[str, str], name: str, password: str) -> None:
-    subprocess.run([sys.executable, "-m", "custodywatch.cli", "user", "add", name, "--role", "watch_desk",
-                    "--password", password], env=env, check=True, capture_output=True, timeout=60)
-
-
 class ServiceProcess:
     """`custodywatch run` with its stderr in `log`; `url` once it printed its ready line."""
 

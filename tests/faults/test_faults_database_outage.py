@@ -13,11 +13,10 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
-import supervision as sv
 import zmq
 from faults_feed import AnalyticsThread, ApiThread, FeedClient, watch_desk_headers
+from holding_detections import detainee_alone
 from pg_scratch import ScratchDatabases, server_url
 from sqlalchemy.engine import make_url
 from tcp_proxy import TcpProxy
@@ -49,11 +48,6 @@ cameras:
       detainee_area: [[0.6, 0.5], [1, 0.5], [1, 1], [0.6, 1]]
       guard_post: [[0, 0.5], [0.55, 0.5], [0.55, 1], [0, 1]]
 """)
-
-
-def detainee_alone() -> sv.Detections:
-    return sv.Detections(xyxy=np.array([[500, 150, 560, 330]], np.float32),
-                         confidence=np.array([0.9], np.float32), class_id=np.zeros(1, np.int64))
 
 
 class Camera:

@@ -19,7 +19,8 @@ import httpx
 import pytest
 import yaml
 from faults_feed import FeedClient
-from faults_service import ServiceProcess, add_user, free_port, write_camera
+from faults_service import ServiceProcess, free_port, write_camera
+from service_process import add_user
 
 from custodywatch.recorder.catalog import RecorderCatalog
 from custodywatch.recorder.index import INDEX_NAME, DeletionRecord, GapRecord, SegmentRecord, parse_record

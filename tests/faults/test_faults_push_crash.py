@@ -18,7 +18,8 @@ import psutil
 import pytest
 import yaml
 from faults_feed import FeedClient
-from faults_service import ServiceProcess, add_user, free_port, kill_left_over, write_camera
+from faults_service import ServiceProcess, free_port, kill_left_over, write_camera
+from service_process import add_user
 
 from custodywatch.rtsp_server import RtspLoopServer
 from custodywatch.store.alerts import AlertStore

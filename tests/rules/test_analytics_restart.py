@@ -5,10 +5,9 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
-import supervision as sv
 import zmq
+from holding_detections import detainee_alone
 
 from custodywatch.config import parse_config
 from custodywatch.pipeline.analytics import AnalyticsService
@@ -37,11 +36,6 @@ cameras:
       detainee_area: [[0.6, 0.5], [1, 0.5], [1, 1], [0.6, 1]]
       guard_post: [[0, 0.5], [0.55, 0.5], [0.55, 1], [0, 1]]
 """)
-
-
-def detainee_alone() -> sv.Detections:
-    return sv.Detections(xyxy=np.array([[500, 150, 560, 330]], np.float32),
-                         confidence=np.array([0.9], np.float32), class_id=np.zeros(1, np.int64))
 
 
 class Running:
