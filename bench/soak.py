@@ -34,6 +34,7 @@ import psutil
 import yaml
 from capacity import ZONES, make_stream
 
+from custodywatch.paths import shared_dir
 from custodywatch.pipeline.shm import PREFIX as SHM_PREFIX
 from custodywatch.recorder.index import INDEX_NAME, GapRecord, SegmentRecord, parse_record
 from custodywatch.rtsp_server import RtspLoopServer
@@ -54,6 +55,9 @@ class Sample:
     shm_segments: int
     shm_mib: float
     rss_by_process: dict[str, float]
+    # RssAnon / RssFile / RssShmem of each process: heap growth shows in anon, a growing mapped
+    # file (the SQLite database) in file, touched frame rings in shmem.
+    rss_kinds_by_process: dict[str, dict[str, float]]
 
 
 @dataclass(frozen=True)
@@ -75,8 +79,21 @@ def service_tree(pid: int) -> list[psutil.Process]:
         return []
 
 
+def rss_kinds(pid: int) -> dict[str, float]:
+    kinds: dict[str, float] = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("RssAnon", "RssFile", "RssShmem"):
+                kinds[key[3:].lower()] = round(int(value.split()[0]) / 1024, 1)
+    except OSError:
+        pass
+    return kinds
+
+
 def sample(pid: int, started: float) -> Sample:
     rss: dict[str, float] = {}
+    kinds: dict[str, dict[str, float]] = {}
     fds = threads = 0
     procs = service_tree(pid)
     for p in procs:
@@ -84,6 +101,7 @@ def sample(pid: int, started: float) -> Sample:
             with p.oneshot():
                 name = p.name()
                 rss[f"{name}[{p.pid}]"] = p.memory_info().rss / 2**20
+                kinds[f"{name}[{p.pid}]"] = rss_kinds(p.pid)
                 fds += p.num_fds()
                 threads += p.num_threads()
         except psutil.NoSuchProcess:
@@ -92,7 +110,7 @@ def sample(pid: int, started: float) -> Sample:
     shm = [e for e in Path("/dev/shm").iterdir() if e.name.startswith(f"{SHM_PREFIX}-{pid}-")]
     return Sample(round(time.monotonic() - started, 1), len(procs), round(sum(rss.values()), 1), fds, threads,
                   len(shm), round(sum(e.stat().st_size for e in shm if e.exists()) / 2**20, 1),
-                  {k: round(v, 1) for k, v in rss.items()})
+                  {k: round(v, 1) for k, v in rss.items()}, kinds)
 
 
 def slope_per_hour(xs_s: list[float], ys: list[float]) -> float:
@@ -148,11 +166,28 @@ def write_config(path: Path, urls: dict[str, str]) -> None:
     }))
 
 
-def run(minutes: float, cameras: int, interval_s: float, work: Path) -> dict[str, Any]:
+def process_slopes(samples: list[Sample]) -> dict[str, dict[str, float]]:
+    """Each process's slope per hour, of its whole RSS and of each kind, over the samples given."""
+    xs = [s.at_s for s in samples]
+    out: dict[str, dict[str, float]] = {}
+    for name in samples[-1].rss_by_process:
+        if not all(name in s.rss_by_process for s in samples):
+            continue  # restarted during the run: its own figures would start from zero
+        figures = {"rss": round(slope_per_hour(xs, [s.rss_by_process[name] for s in samples]), 1)}
+        for kind in samples[-1].rss_kinds_by_process.get(name, {}):
+            figures[kind] = round(slope_per_hour(
+                xs, [s.rss_kinds_by_process[name].get(kind, 0.0) for s in samples]), 1)
+        out[name] = figures
+    return out
+
+
+def run(minutes: float, cameras: int, interval_s: float, work: Path,
+        extra_env: dict[str, str]) -> dict[str, Any]:
     stream = make_stream(work / "camera.mp4")
     names = [f"cam-{i}" for i in range(cameras)]
     data = work / "data"
-    env = dict(os.environ, CUSTODYWATCH_DATA=str(data))
+    env = dict(os.environ, CUSTODYWATCH_DATA=str(data), **extra_env)
+    env.setdefault("CUSTODYWATCH_MODEL_DIR", str(shared_dir() / "models"))
     samples: list[Sample] = []
     with RtspLoopServer({name: stream for name in names}) as rtsp:
         config = work / "cameras.yaml"
@@ -203,6 +238,8 @@ def run(minutes: float, cameras: int, interval_s: float, work: Path) -> dict[str
             "threads": round(slope_per_hour(xs, [float(s.threads) for s in steady]), 1),
             "shm_segments": round(slope_per_hour(xs, [float(s.shm_segments) for s in steady]), 1),
         },
+        "slope_per_hour_by_process": process_slopes(steady),
+        "slope_per_hour_by_process_second_half": process_slopes(steady[len(steady) // 2:]),
         "recordings": [asdict(r) for r in recordings],
         "lost_segments": sum(r.holes + r.missing_files for r in recordings),
         "samples": [asdict(s) for s in samples],
@@ -216,10 +253,18 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=60.0, help="seconds between samples")
     parser.add_argument("--json", type=Path, help="write every sample and figure here")
     parser.add_argument("--keep", action="store_true", help="keep the data directory (printed)")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="set in the service's environment, e.g. MALLOC_ARENA_MAX=2 (repeatable)")
     args = parser.parse_args()
+    extra_env: dict[str, str] = {}
+    for item in args.env:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            parser.error(f"--env {item!r}: expected NAME=VALUE")
+        extra_env[name] = value
     work = Path(tempfile.mkdtemp(prefix="custodywatch-soak-"))
     try:
-        result = run(args.minutes, args.cameras, args.interval, work)
+        result = run(args.minutes, args.cameras, args.interval, work, extra_env)
     finally:
         if args.keep:
             print(f"data kept in {work}")
@@ -233,6 +278,10 @@ def main() -> int:
     for r in result["recordings"]:
         print(f"recording {r['camera']}: {r['segments']} segments, {r['covered_s']} s, holes {r['holes']} "
               f"({r['hole_s']} s), gap records {r['gaps']}, missing files {r['missing_files']}")
+    for label, key in (("whole run", "slope_per_hour_by_process"),
+                       ("second half", "slope_per_hour_by_process_second_half")):
+        for name, figures in result[key].items():
+            print(f"slope per hour, {label}, {name}: " + ", ".join(f"{k} {v:+} MiB" for k, v in figures.items()))
     slope = result["slope_per_hour"]
     print(f"stopped in {result['stop_s']} s (exit {result['exit_code']}), "
           f"shm segments left: {len(result['shm_left_after_stop'])}")

@@ -150,7 +150,8 @@ def run_service(cfg: Config, host: str | None = None, port: int | None = None,
         return [
             # Recording first and on its own: analysis slow or dead, recording goes on.
             recorder_service(cfg, db_url, ep["events"], config_feed=config_feed),
-            AnalyticsService(cfg, db_url, ep["detections"], ep["events"], config_feed=config_feed),
+            AnalyticsService(cfg, db_url, ep["detections"], ep["events"], config_feed=config_feed,
+                             spool_dir=str(paths.data_dir() / "spool")),
             *(DetectorService(cfg.detector, str(model_dir), endpoint, ep["detections"], ep["health"],
                               name=f"detector-{i}", guard_posts=guard_posts(cfg))
               for i, endpoint in enumerate(frames)),

@@ -6,13 +6,20 @@ but when the page hears of it. Retries back off so that an outage costs the anal
 failed attempt every few seconds, not one per tick. The analytics' other writes (room counts, rule
 state) report their failures and successes here too, and wait while a retry is not due: on a
 locked SQLite file every write waits out the busy timeout before it fails.
+
+The backlog is written ahead to a spool file on the box's own disk before the store is tried, so
+a process that dies (or is killed by the watchdog, hung on a dead link) in an outage loses nothing:
+the next run starts from the spool. Replaying an event already stored changes nothing.
 """
 from __future__ import annotations
 
+import json
 import logging
+import os
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -42,9 +49,12 @@ class AlertBacklog:
     """A bounded FIFO of alert events in front of the store's write."""
 
     def __init__(self, write: Callable[[AlertEvent], object], *, capacity: int = CAPACITY,
-                 first_retry_s: float = FIRST_RETRY_S, max_retry_s: float = MAX_RETRY_S):
+                 first_retry_s: float = FIRST_RETRY_S, max_retry_s: float = MAX_RETRY_S,
+                 spool: Path | None = None):
         self._write = write
         self._queue: deque[AlertEvent] = deque()
+        self._spool = spool
+        self._spooled = False  # whether the spool file holds events
         self._capacity = capacity
         self._first_retry_s = first_retry_s
         self._max_retry_s = max_retry_s
@@ -52,6 +62,7 @@ class AlertBacklog:
         self._next_try = float("-inf")
         self._outage_since: float | None = None
         self.figures = StoreOutageFigures()
+        self.from_last_run = self._read_spool()
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -65,6 +76,7 @@ class AlertBacklog:
         return self._outage_since is not None and now < self._next_try
 
     def add(self, events: Iterable[AlertEvent]) -> None:
+        before = len(self._queue)
         for event in events:
             if len(self._queue) >= self._capacity:
                 # Keep the oldest: a later change of an alert needs its earlier ones stored first.
@@ -73,12 +85,15 @@ class AlertBacklog:
                           self._capacity, event.kind, event.alert_id)
                 continue
             self._queue.append(event)
+        if len(self._queue) > before:
+            self._write_spool()
 
     def flush(self, now: float) -> list[AlertEvent]:
         """Write what is queued, oldest first, unless a retry is not yet due; the events written."""
         if not self._queue or now < self._next_try:
             return []
         written: list[AlertEvent] = []
+        queued = len(self._queue)
         while self._queue:
             event = self._queue[0]
             try:
@@ -93,6 +108,8 @@ class AlertBacklog:
                 break
             self._queue.popleft()
             written.append(event)
+        if len(self._queue) != queued:
+            self._write_spool()
         if self._outage_since is not None:
             self.figures.written_late += len(written)
             if not self._queue:
@@ -124,3 +141,43 @@ class AlertBacklog:
                     lasted, self.figures.written_late)
         self._outage_since = None
         self._next_try = float("-inf")
+
+    def _read_spool(self) -> int:
+        """Queue the events a previous run kept and could not store; how many."""
+        if self._spool is None or not self._spool.exists():
+            return 0
+        events: list[AlertEvent] = []
+        for number, line in enumerate(self._spool.read_text().splitlines(), 1):
+            try:
+                events.append(AlertEvent.from_dict(json.loads(line)))
+            except (ValueError, TypeError, KeyError) as exc:
+                # A line cut short by a crash mid-write: the events before it are whole.
+                log.error("alert spool %s line %d unreadable (%s): skipped", self._spool, number, exc)
+        self._queue.extend(events[: self._capacity])
+        self._spooled = True
+        if events:
+            log.warning("%d alert events kept by the last run are queued for the store (%s)",
+                        len(events), self._spool)
+        return len(events)
+
+    def _write_spool(self) -> None:
+        """The queue as it stands, on disk before the store is tried; no file once it is empty."""
+        if self._spool is None:
+            return
+        try:
+            if not self._queue:
+                if self._spooled:
+                    self._spool.unlink(missing_ok=True)
+                    self._spooled = False
+                return
+            self._spool.parent.mkdir(parents=True, exist_ok=True)
+            part = self._spool.with_name(self._spool.name + ".part")
+            with part.open("w") as f:
+                f.writelines(json.dumps(e.to_dict()) + "\n" for e in self._queue)
+                f.flush()
+                os.fsync(f.fileno())
+            part.replace(self._spool)
+            self._spooled = True
+        except OSError:
+            # The disk failing too: the events are still in memory and tried on the store.
+            log.exception("alert spool %s not written", self._spool)

@@ -9,14 +9,19 @@ A store that cannot take an alert (SQLite locked past its busy timeout, PostgreS
 costs no alert: the events wait in order in a bounded backlog and are written, with their own
 times, when it answers again (`alert_backlog`). Meanwhile the other writes wait too, and the rules'
 state is not saved, so that a crash in the outage replays the events instead of forgetting them.
+The backlog is also spooled to the box's disk, so even events of conditions no longer seen after
+the restart are written. A store that does not answer at start is waited for, with heartbeats, not
+crashed on: crashing would spend the restart budget on an outage the box can ride out.
 """
 from __future__ import annotations
 
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.synchronize import Event
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 import zmq
@@ -56,6 +61,8 @@ REFERENCES_SCOPE = "references"
 # for the frame nearest a fire time: an alert is raised once the hysteresis has settled who was
 # where, up to `roles.enter_s`/`exit_s` after the time it fires at.
 RECENT_MARGIN_S = 10.0
+SPOOL_NAME = "analytics-alerts.jsonl"
+START_RETRY_S = (1.0, 10.0)  # first and longest wait between tries of an unanswering store at start
 UNSAVED_COUNTS = 10_000
 CONFIG_CHECK_S = 1.0  # how often a reloaded config is looked for
 
@@ -68,11 +75,12 @@ class LiveRules:
     """The rules of every room on the box's clock, with their state kept in the store."""
 
     def __init__(self, cfg: Config, alerts: AlertStore, state: RulesStateStore, now: float,
-                 boxes: AlertBoxStore | None = None, maintenance: MaintenanceStore | None = None):
+                 boxes: AlertBoxStore | None = None, maintenance: MaintenanceStore | None = None,
+                 spool: Path | None = None):
         self.alerts = alerts
         self.state = state
         self.maintenance = maintenance  # cameras' maintenance windows, re-read with the custody records
-        self.backlog = AlertBacklog(alerts.apply)
+        self.backlog = AlertBacklog(alerts.apply, spool=spool)
         self.boxes = boxes  # where an alert's snapshot boxes go; None: nowhere
         self._recent: dict[str, deque[tuple[float, list[PersonBox]]]] = {c.id: deque() for c in cfg.cameras}
         self._recent_s = max(cfg.roles.enter_s, cfg.roles.exit_s) + RECENT_MARGIN_S
@@ -128,12 +136,14 @@ class LiveRules:
             self._last_custody = now
             try:
                 self.engine.set_custody(self.state.custody_records(open_since=now - CUSTODY_LOOKBACK_S))
-            except SQLAlchemyError:
-                log.exception("custody records not read; the clocks go on with the ones known")
-            try:
                 self._read_maintenance(now)
-            except SQLAlchemyError:
-                log.exception("maintenance windows not read; the ones known stay in force")
+            except SQLAlchemyError as exc:
+                # The custody clocks go on with the records known, maintenance windows known stay
+                # in force. Marked as an outage so that the rest of this tick does not try the
+                # store again: on a dead link each try may hang up to the connection's timeouts,
+                # and their sum must stay within analytics' liveness limit.
+                log.exception("custody records or maintenance windows not read")
+                self.backlog.store_failed(now, exc)
         events = self.engine.advance(now)
         self.backlog.add(events)
         stored = self.backlog.flush(now)
@@ -199,6 +209,27 @@ class LiveRules:
             self.backlog.store_answered(now)
 
 
+def wait_for_store(start: Callable[[], LiveRules], stop: Event) -> LiveRules | None:
+    """The rules, once the store answers (their saved state is read from it); None if stopped first."""
+    wait_s, longest_s = START_RETRY_S
+    since = time.monotonic()
+    while True:
+        heartbeat()
+        try:
+            rules = start()
+        except SQLAlchemyError as exc:
+            reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
+            log.error("store not answering at start (%s: %s); rules wait for it, next try in %.0f s",
+                      type(exc).__name__, reason, wait_s)
+            if stop.wait(wait_s):
+                return None
+            wait_s = min(2 * wait_s, longest_s)
+            continue
+        if time.monotonic() - since > 1.0:
+            log.warning("store answered after %.0f s: rules started", time.monotonic() - since)
+        return rules
+
+
 def saved_for_reload(rules: LiveRules) -> bool:
     """Save the rules' state for a reload; False while it cannot be (alerts waiting for the store,
     or the save failed): the reload then waits, so no alert and no timer is lost to it."""
@@ -217,6 +248,8 @@ class AnalyticsService(Component):
     name: str = "analytics"
     # Where the main process publishes a reloaded config (pipeline/config_feed.py); None: never.
     config_feed: str | None = None
+    # Where alert events wait on disk while the store cannot take them; None: in memory only.
+    spool_dir: str | None = None
     kind: ClassVar[str] = "analytics"
     stop_after: ClassVar[tuple[str, ...]] = ("detector",)
 
@@ -230,11 +263,18 @@ class AnalyticsService(Component):
         cfg = self.config
         db = make_engine(self.database_url)
 
+        spool = None if self.spool_dir is None else Path(self.spool_dir) / SPOOL_NAME
+
         def live_rules(cfg: Config) -> LiveRules:
             return LiveRules(cfg, AlertStore(db, cfg.site.id, cfg.site.box_id), RulesStateStore(db),
-                             time.time(), boxes=AlertBoxStore(db), maintenance=MaintenanceStore(db))
+                             time.time(), boxes=AlertBoxStore(db), maintenance=MaintenanceStore(db),
+                             spool=spool)
 
-        rules = live_rules(cfg)
+        started = wait_for_store(lambda: live_rules(cfg), stop)
+        if started is None:
+            db.dispose()
+            return
+        rules = started
         feed = None if self.config_feed is None else ConfigFeed(self.config_feed)
         pending: Config | None = None
         next_feed_check = 0.0

@@ -244,7 +244,7 @@ class _Housekeeping:
             self.catalog = RecorderCatalog(self.engine)
             self.catalog.catch_up(index)  # what the index got while the database was not written
             self.alerts = AlertStore(self.engine, svc.site_id, svc.box_id)
-            self.backlog = AlertBacklog(self.alerts.apply)
+            self.backlog = AlertBacklog(self.alerts.apply, spool=data / "spool" / "recorder-alerts.jsonl")
             self.clipper = AlertClipper(self.engine, index, data / "clips", self.settings)
         if svc.events_endpoint:
             import zmq

@@ -8,19 +8,24 @@ the box's feed sequence number, which continues across restarts (api/events.py).
 
 An open stream outlives its request's authentication check, so the session is checked again
 every SESSION_CHECK_S: a logout, a disabled user or an expired session ends the stream too.
+While the store cannot answer that check the stream goes on, and the check is made again later.
 """
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Header
 from fastapi.sse import EventSourceResponse, ServerSentEvent
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from custodywatch.api.auth import WatchDesk
 from custodywatch.api.deps import ServicesDep
+
+log = logging.getLogger("custodywatch.api")
 
 router = APIRouter(tags=["events"])
 
@@ -38,7 +43,14 @@ async def stream_events(
             except StopAsyncIteration:
                 return
             except TimeoutError:
-                if await run_in_threadpool(services.accounts.session, user.token) is None:
+                try:
+                    session = await run_in_threadpool(services.accounts.session, user.token)
+                except SQLAlchemyError:
+                    # The store is down: the desk keeps its live alerts (pushed from memory) rather
+                    # than losing them to a check that cannot be made; it is made again next time.
+                    log.warning("session of %s not checked: store unavailable", user.username)
+                    continue
+                if session is None:
                     return
                 continue
             yield ServerSentEvent(event=event.kind, raw_data=event.data, id=str(event.seq))

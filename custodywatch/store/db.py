@@ -21,6 +21,18 @@ ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
 BUSY_TIMEOUT_MS = 5000
 # An unreachable server fails a connection after this long instead of the OS's minutes-long timeout.
 PG_CONNECT_TIMEOUT_S = 10
+# A dead network (no RST, no FIN) otherwise leaves a connection hanging for the kernel's ~15 min of
+# retransmissions, or for ever when idle. Keepalives break an idle one after 10 + 4 x 5 = 30 s
+# without an answer; tcp_user_timeout (ms) breaks one whose sent data stays unacknowledged 30 s.
+# Neither trips on a slow query: the server's kernel acknowledges while the server works.
+PG_LINK_DEFAULTS: dict[str, int] = {
+    "connect_timeout": PG_CONNECT_TIMEOUT_S,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 4,
+    "tcp_user_timeout": 30_000,
+}
 # pg_advisory_xact_lock key that makes concurrent migrations of one database run one after another.
 PG_MIGRATION_LOCK = 0x637573746F6479  # "custody"
 
@@ -31,7 +43,8 @@ _BEGIN_MODE = "custodywatch_sqlite_begin"
 def make_engine(url: str) -> Engine:
     parsed = postgres_driver(make_url(url))
     if parsed.get_backend_name() == "postgresql":
-        connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": PG_CONNECT_TIMEOUT_S}
+        # connect_args override the URL's query, so only what the URL leaves unset is defaulted.
+        connect_args = {k: v for k, v in PG_LINK_DEFAULTS.items() if k not in parsed.query}
         return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(parsed, pool_pre_ping=True)

@@ -9,77 +9,20 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import threading
 import time
 from pathlib import Path
 
 import pytest
-import zmq
 from faults_feed import AnalyticsThread, ApiThread, FeedClient, watch_desk_headers
-from holding_detections import detainee_alone
+from outage_scene import ALARM_S, CFG, WARN_S, Camera, guard_absent
 from pg_scratch import ScratchDatabases, server_url
 from sqlalchemy.engine import make_url
 from tcp_proxy import TcpProxy
 
-from custodywatch.config import parse_config
-from custodywatch.pipeline.messages import FrameDetections
 from custodywatch.store.alerts import AlertStore
 from custodywatch.store.db import BUSY_TIMEOUT_MS, make_engine, migrate
-from custodywatch.store.views import AlertView
 
 pytestmark = pytest.mark.slow
-
-FPS = 4.0
-WARN_S, ALARM_S = 4.0, 8.0
-CFG = parse_config(f"""
-site: {{id: site, box_id: box1}}
-roles: {{enter_s: 0.5, exit_s: 1}}
-rooms:
-  - id: hold-1
-    type: holding
-    rules:
-      guard_absent: {{warn_after_s: {WARN_S}, alarm_after_s: {ALARM_S}}}
-cameras:
-  - id: cam-h
-    room: hold-1
-    detect_url: h.mp4
-    fps: 4
-    zones:
-      detainee_area: [[0.6, 0.5], [1, 0.5], [1, 1], [0.6, 1]]
-      guard_post: [[0, 0.5], [0.55, 0.5], [0.55, 1], [0, 1]]
-""")
-
-
-class Camera:
-    """The detector's side: a detainee alone in the holding room (the guard post empty), 4 fps."""
-
-    def __init__(self, endpoint: str):
-        self._context = zmq.Context()
-        self._push = self._context.socket(zmq.PUSH)
-        self._push.setsockopt(zmq.LINGER, 0)
-        self._push.connect(endpoint)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._send, name="camera", daemon=True)
-
-    def __enter__(self) -> Camera:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        self._context.destroy(linger=0)
-
-    def _send(self) -> None:
-        index = 0
-        while not self._stop.wait(1 / FPS):
-            self._push.send_pyobj(FrameDetections("cam-h", time.time(), index, (640, 360), detainee_alone()))
-            index += 1
-
-
-def guard_absent(store: AlertStore) -> AlertView | None:
-    items = [a for a in store.list().items if a.rule.value == "guard_absent"]
-    return items[0] if items else None
 
 
 def test_sqlite_locked_past_the_busy_timeout_keeps_the_alert_and_writes_it_after(
