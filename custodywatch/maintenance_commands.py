@@ -32,11 +32,14 @@ def describe(w: MaintenanceWindow) -> str:
 
 
 def _with_store(args: argparse.Namespace, action: Callable[[MaintenanceStore, AuditLog], int]) -> int:
-    from custodywatch.store.db import make_engine, migrate
+    from custodywatch.store.revisions import DatabaseError, open_store
 
-    engine = make_engine(paths.database_url(None, args.database_url))
     try:
-        migrate(engine)
+        engine = open_store(paths.database_url(None, args.database_url))
+    except DatabaseError as exc:
+        print(f"custodywatch: maintenance: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
         return action(MaintenanceStore(engine), AuditLog(engine))
     except MaintenanceError as exc:
         print(f"custodywatch: maintenance: {exc}", file=sys.stderr)

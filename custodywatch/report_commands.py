@@ -65,12 +65,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not out.parent.is_dir():
         return _fail(f"-o: directory {out.parent} does not exist")
 
-    from custodywatch.store.db import make_engine, migrate
+    from custodywatch.store.revisions import DatabaseError, open_store
 
     configured = None if cfg is None else cfg.store.database_url
-    engine = make_engine(paths.database_url(configured, args.database_url))
     try:
-        migrate(engine)
+        engine = open_store(paths.database_url(configured, args.database_url))
+    except DatabaseError as exc:
+        return _fail(str(exc))
+    try:
         data = read_period(engine, start, end)
     finally:
         engine.dispose()
