@@ -28,6 +28,8 @@ import zmq.asyncio
 from pydantic import BaseModel
 
 from custodywatch.api.schemas import AlertUpdate, HealthReport
+from custodywatch.pipeline.store_report import MESSAGE_TYPE as STORE_REPORT
+from custodywatch.pipeline.store_report import StoreReport
 from custodywatch.rules.events import AlertEvent
 from custodywatch.store.alerts import AlertNotFound, AlertStore
 from custodywatch.store.feed import FeedJournal, PushedEvent
@@ -246,7 +248,8 @@ class ZmqEventBridge:
 
     Binds a SUB socket at `endpoint` (producers connect to it, so they may start and restart in any
     order). JSON frames: `{"type": "alert", "event": AlertEvent.to_dict()}`, sent after the event
-    is committed to the store, and `{"type": "health", **HealthReport}`. The alert published on
+    is committed to the store, `{"type": "health", **HealthReport}`, and `{"type": "store", ...}`
+    (pipeline/store_report.py) from the processes that write alerts. The alert published on
     the hub is read back from the store, so the feed always shows the stored state.
     """
 
@@ -257,11 +260,13 @@ class ZmqEventBridge:
         endpoint: str,
         *,
         on_health: Callable[[HealthReport], None] | None = None,
+        on_store: Callable[[StoreReport], None] | None = None,
     ):
         self._hub = hub
         self._store = store
         self._endpoint = endpoint
         self._on_health = on_health
+        self._on_store = on_store
         self._next_prune = 0.0
 
     @contextlib.asynccontextmanager
@@ -306,6 +311,10 @@ class ZmqEventBridge:
                 report = HealthReport.model_validate({k: v for k, v in message.items() if k != "type"})
                 if self._on_health is not None:
                     self._on_health(report)
+            elif kind == STORE_REPORT:
+                store = StoreReport.from_message(message)
+                if self._on_store is not None:
+                    self._on_store(store)
             elif kind == RECORDER_ALARM:
                 # The recorder cannot keep its archive within bounds (the disk quota cannot be met
                 # without protected footage): every open page must hear of it.
@@ -343,7 +352,8 @@ def _health_state(report: HealthReport) -> tuple[object, ...]:
     # What a watch desk must hear about at once; frame rates change all the time and are polled.
     return (tuple(sorted(report.processes.items())), tuple(report.down),
             tuple(sorted((cam, h.connected) for cam, h in report.cameras.items())),
-            () if report.box is None else tuple(report.box.raised()))
+            () if report.box is None else tuple(report.box.raised()),
+            None if report.store is None else (report.store.reachable, report.store.alert_events_waiting))
 
 
 @contextlib.asynccontextmanager

@@ -74,6 +74,16 @@ class ForwardingHealth(BaseModel):
     last_error: str | None = None
 
 
+class StoreHealth(BaseModel):
+    """The database as the processes that write alerts see it. While it cannot take alerts they
+    wait (in memory and on the box's disk) and reach no page: the watch desk must know."""
+
+    reachable: bool = Field(description="Every process that writes alerts reached the store last time.")
+    alert_events_waiting: int = Field(ge=0, description="Alert events kept until the store takes them.")
+    unavailable_since: UtcDatetime | None = None
+    waiting_by_process: dict[str, int] = Field(default_factory=dict)
+
+
 class HealthReport(BaseModel):
     processes: dict[str, bool] = Field(description="Whether each service process is alive (running, "
                                                    "and not hung).")
@@ -86,6 +96,10 @@ class HealthReport(BaseModel):
     box: BoxHealthReport | None = Field(None, description=(
         "The box itself: disk, write rate and days of archive left, CPU, memory, clock offset, "
         "camera clock drift, each against its configured limit. It sets `severity`, not `healthy`."))
+    store: StoreHealth | None = Field(None, description=(
+        "The database as analytics and the recorder see it. Alert events waiting for it make "
+        "`severity` an alarm (the page hears of no alert until they are stored); the store "
+        "unreachable with none waiting, a warning."))
     config: ConfigReloadReport | None = Field(None, description=(
         "The last reload of the config file, if any. One that failed (the service runs on with the "
         "config it had) makes `severity` a warning until a reload succeeds."))
@@ -101,7 +115,9 @@ class HealthReport(BaseModel):
         """`alarm`: a process is down and needs a person; `warning`: one is being restarted. A raised
         box health check (`box.checks`) raises it to that check's level."""
         box = "ok" if self.box is None else self.box.severity
-        if self.down or box == "alarm":
+        store = self.store
+        if self.down or box == "alarm" or (store is not None and store.alert_events_waiting):
             return "alarm"
         config_ok = self.config is None or self.config.ok
-        return "ok" if self.healthy and box == "ok" and config_ok else "warning"
+        store_ok = store is None or store.reachable
+        return "ok" if self.healthy and box == "ok" and config_ok and store_ok else "warning"

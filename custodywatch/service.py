@@ -102,6 +102,7 @@ def run_service(cfg: Config, host: str | None = None, port: int | None = None,
     from custodywatch.api.events import EventHub, ZmqEventBridge
     from custodywatch.api.forwarding_metrics import ForwardingCollector
     from custodywatch.api.mqtt_publisher import MqttPublisher, MqttSetupError
+    from custodywatch.api.store_status import StoreStatus
     from custodywatch.forwarder import start_forwarding, with_forwarding
     from custodywatch.models.detector import ModelNotFoundError, resolve_model
     from custodywatch.store.accounts import AccountStore
@@ -163,7 +164,8 @@ def run_service(cfg: Config, host: str | None = None, port: int | None = None,
     store = AlertStore(db, cfg.site.id, cfg.site.box_id)
     # The feed's journal: numbering resumes, and changes committed but never pushed are pushed.
     hub = EventHub(journal=FeedJournal(db, cfg.site.box_id))
-    bridge = ZmqEventBridge(hub, store, ep["events"])
+    store_status = StoreStatus()
+    bridge = ZmqEventBridge(hub, store, ep["events"], on_store=store_status.update)
     escalator = (None if cfg.api.renotify_after_s is None
                  else Escalator(store, hub, cfg.api.renotify_after_s, cfg.api.escalate_to))
     archive = Path(cfg.recorder.archive_dir) if cfg.recorder.archive_dir else paths.data_dir() / "archive"
@@ -173,7 +175,8 @@ def run_service(cfg: Config, host: str | None = None, port: int | None = None,
     box_health.start()
 
     def health_report() -> HealthReport:
-        return with_forwarding(_health_report(supervisor, health), forwarder)
+        report = with_forwarding(_health_report(supervisor, health), forwarder)
+        return report.model_copy(update={"store": store_status.report()})
 
     app = create_app(store, hub, health=health_report, engine=db, bridge=bridge,
                      pipeline=health.figures, config=cfg, archive_dir=archive,

@@ -71,6 +71,11 @@ class AlertBacklog:
     def in_outage(self) -> bool:
         return self._outage_since is not None
 
+    @property
+    def unavailable_since(self) -> float | None:
+        """When the store stopped taking writes (on the clock of `now`); None while it takes them."""
+        return self._outage_since
+
     def waiting(self, now: float) -> bool:
         """Whether the store is down and not yet due for another try (other writes can wait too)."""
         return self._outage_since is not None and now < self._next_try

@@ -32,6 +32,7 @@ from custodywatch.pipeline.alert_backlog import AlertBacklog
 from custodywatch.pipeline.config_feed import ConfigFeed
 from custodywatch.pipeline.messages import FrameDetections
 from custodywatch.pipeline.process import Component, heartbeat
+from custodywatch.pipeline.store_report import StoreReporter
 from custodywatch.rules.camera import CameraAnalyzer
 from custodywatch.rules.engine import RoomCounts, RuleEngine
 from custodywatch.rules.events import AlertEvent
@@ -209,15 +210,21 @@ class LiveRules:
             self.backlog.store_answered(now)
 
 
-def wait_for_store(start: Callable[[], LiveRules], stop: Event) -> LiveRules | None:
-    """The rules, once the store answers (their saved state is read from it); None if stopped first."""
+def wait_for_store(start: Callable[[], LiveRules], stop: Event,
+                   report: Callable[[float | None], None]) -> LiveRules | None:
+    """The rules, once the store answers (their saved state is read from it); None if stopped first.
+    `report` hears when the store has been unavailable since (epoch seconds) while it waits."""
     wait_s, longest_s = START_RETRY_S
     since = time.monotonic()
+    unavailable_since: float | None = None
     while True:
         heartbeat()
         try:
             rules = start()
         except SQLAlchemyError as exc:
+            if unavailable_since is None:
+                unavailable_since = time.time()
+            report(unavailable_since)
             reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
             log.error("store not answering at start (%s: %s); rules wait for it, next try in %.0f s",
                       type(exc).__name__, reason, wait_s)
@@ -228,6 +235,14 @@ def wait_for_store(start: Callable[[], LiveRules], stop: Event) -> LiveRules | N
         if time.monotonic() - since > 1.0:
             log.warning("store answered after %.0f s: rules started", time.monotonic() - since)
         return rules
+
+
+def spooled(spool: Path | None) -> int:
+    """Alert events a previous run left in the spool (before the rules, which read it, can start)."""
+    try:
+        return 0 if spool is None else len(spool.read_text().splitlines())
+    except OSError:
+        return 0
 
 
 def saved_for_reload(rules: LiveRules) -> bool:
@@ -270,21 +285,22 @@ class AnalyticsService(Component):
                              time.time(), boxes=AlertBoxStore(db), maintenance=MaintenanceStore(db),
                              spool=spool)
 
-        started = wait_for_store(lambda: live_rules(cfg), stop)
-        if started is None:
-            db.dispose()
-            return
-        rules = started
-        feed = None if self.config_feed is None else ConfigFeed(self.config_feed)
-        pending: Config | None = None
-        next_feed_check = 0.0
         zctx = zmq.Context()
         pull = zctx.socket(zmq.PULL)
         pull.bind(self.detections_endpoint)
         pub = zctx.socket(zmq.PUB)
         pub.setsockopt(zmq.LINGER, 500)
         pub.connect(self.events_endpoint)  # the API binds: either side may restart
+        reporter = StoreReporter(pub, "analytics")
+        feed = None if self.config_feed is None else ConfigFeed(self.config_feed)
+        pending: Config | None = None
+        next_feed_check = 0.0
         try:
+            started = wait_for_store(lambda: live_rules(cfg), stop,
+                                     lambda since: reporter.update(spooled(spool), since, time.time()))
+            if started is None:
+                return
+            rules = started
             while True:
                 # Asked to stop once the detectors have exited: one last round takes in what they sent.
                 stopping = stop.is_set()
@@ -297,8 +313,10 @@ class AnalyticsService(Component):
                             break
                         rules.frame(msg)
                 # Committed before it is pushed: a crash in between loses no alert.
-                for event in rules.tick(time.time()):
+                now = time.time()
+                for event in rules.tick(now):
                     pub.send_json({"type": "alert", "event": event.to_dict()})
+                reporter.update(len(rules.backlog), rules.backlog.unavailable_since, now)
                 if stopping:
                     break
                 if feed is not None and time.monotonic() >= next_feed_check:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, ClassVar
 from custodywatch.config import Config, RecorderConfig
 from custodywatch.pipeline.config_feed import ConfigFeed
 from custodywatch.pipeline.process import Component, start_heartbeat_thread
+from custodywatch.pipeline.store_report import StoreReporter
 from custodywatch.recorder.camera import CameraStats
 from custodywatch.recorder.camera_threads import CameraThreads
 from custodywatch.recorder.index import ArchiveIndex, GapCause, GapRecord, SegmentRecord
@@ -233,6 +234,7 @@ class _Housekeeping:
         self.clipper = None
         self.zctx = None
         self.pub = None
+        self.store_reporter: StoreReporter | None = None
         if svc.database_url:
             from custodywatch.pipeline.alert_backlog import AlertBacklog
             from custodywatch.recorder.alert_clips import AlertClipper
@@ -253,6 +255,7 @@ class _Housekeeping:
             self.pub = self.zctx.socket(zmq.PUB)
             self.pub.setsockopt(zmq.LINGER, 500)
             self.pub.connect(svc.events_endpoint)
+            self.store_reporter = StoreReporter(self.pub, "recorder")
 
     def tick(self, now: float, stats: list[CameraStats], final: bool = False) -> None:
         self._mirror()
@@ -302,6 +305,8 @@ class _Housekeeping:
         if self.pub is not None:
             for event in stored:
                 self.pub.send_json({"type": "alert", "event": event.to_dict()})
+            if self.backlog is not None and self.store_reporter is not None:
+                self.store_reporter.update(len(self.backlog), self.backlog.unavailable_since, time.time())
 
     def _retention(self) -> None:
         from custodywatch.recorder.catalog import CatalogSegments

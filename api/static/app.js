@@ -150,6 +150,8 @@ const STRINGS = {
     "service.restarting": (names) => `Restarting: ${names}`,
     "service.box": (checks) => `Box health past its limit: ${checks} (Cameras tab)`,
     "service.config": (problems) => `The config file was not applied (the box runs on the previous one): ${problems}`,
+    "service.store": (waiting) => `The database cannot be written: ${waiting} alert event(s) wait on the box `
+      + "and reach this page once it answers again. Needs a technician.",
     "box.ok": "OK",
     "box.over": "Past limit",
     "box.unknown": "Unknown",
@@ -338,6 +340,7 @@ const STRINGS = {
     "service.restarting": (names) => `正在重启：${names}`,
     "service.box": (checks) => `主机状态超出限值：${checks}（见摄像机页）`,
     "service.config": (problems) => `配置文件未生效（主机仍按原配置运行）：${problems}`,
+    "service.store": (waiting) => `数据库无法写入：${waiting} 条报警事件暂存在主机上，数据库恢复后将显示在本页。需要技术人员处理。`,
     "box.ok": "正常",
     "box.over": "超出限值",
     "box.unknown": "未知",
@@ -1223,6 +1226,11 @@ function showServiceProblems(report) {
   if (down.length) lines.push([t("service.down", down.join(", ")), "sev-alarm"]);
   if (restarting.length) lines.push([t("service.restarting", restarting.join(", ")), "sev-warning"]);
   if (report.config && !report.config.ok) lines.push([t("service.config", report.config.problems.join("; ")), "sev-warning"]);
+  const store = report.store;
+  if (store && (!store.reachable || store.alert_events_waiting > 0)) {
+    lines.push([t("service.store", store.alert_events_waiting),
+      store.alert_events_waiting > 0 ? "sev-alarm" : "sev-warning"]);
+  }
   const raised = ((report.box && report.box.checks) || []).filter((c) => c.raised);
   if (raised.length) {
     const text = raised.map((c) => `${c.check} ${c.value === null ? "" : Number(c.value.toFixed(2))} / ${c.limit}`);

@@ -1,4 +1,5 @@
-"""The page in a real headless Chromium shows the box's health checks and a camera under maintenance."""
+"""The page in a real headless Chromium shows the box's health checks, alerts waiting for the
+database, and a camera under maintenance."""
 from __future__ import annotations
 
 import time
@@ -13,7 +14,7 @@ from sqlalchemy import Engine
 
 from custodywatch.api.app import create_app
 from custodywatch.api.events import EventHub
-from custodywatch.api.schemas import HealthReport
+from custodywatch.api.schemas import HealthReport, StoreHealth
 from custodywatch.box_health import ClockStatus
 from custodywatch.box_monitor import BoxHealthMonitor
 from custodywatch.box_sampler import BoxSampler
@@ -40,10 +41,13 @@ def test_the_cameras_tab_shows_box_health_and_maintenance(
     monitor = BoxHealthMonitor(BoxSampler(tmp_path, clock=lambda: ClockStatus()),
                                HealthConfig(min_disk_free_gb=1e9, breach_after_s=0))
     monitor.sample_once()
-    # A detector given up on and a reader being restarted: the watch desk must see both.
+    # A detector given up on, a reader being restarted and alerts waiting for a database that is
+    # down: the watch desk must see all three.
     def health() -> HealthReport:
         return HealthReport(processes={"api": True, "detector-0": False, "reader-0": False},
-                            down=["detector-0"], box=monitor.report())
+                            down=["detector-0"], box=monitor.report(),
+                            store=StoreHealth(reachable=False, alert_events_waiting=3,
+                                              waiting_by_process={"analytics": 3}))
 
     app = create_app(store, hub, health, engine=engine, config=parse_config(CONFIG),
                      box_health=monitor.report)
@@ -55,6 +59,7 @@ def test_the_cameras_tab_shows_box_health_and_maintenance(
                                  what="the service problems banner")
         assert "needs a technician: detector-0" in problems and "Restarting: reader-0" in problems
         assert "Box health past its limit: disk_free" in problems
+        assert "The database cannot be written: 3 alert event(s) wait on the box" in problems
         page.evaluate("document.querySelector('.tab[data-tab=\"cameras\"]').click()")
         rows = page.wait_for(f"{ROWS_JS}.length ? {ROWS_JS} : null", what="the box health table")
         disk = next(row for row in rows if row.startswith("disk_free"))

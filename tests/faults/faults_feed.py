@@ -16,9 +16,11 @@ import httpx
 import uvicorn
 from sqlalchemy import Engine
 
-from custodywatch.api.app import create_app
+from custodywatch.api.app import api_only_health, create_app
 from custodywatch.api.events import EventHub, ZmqEventBridge
+from custodywatch.api.schemas import HealthReport
 from custodywatch.api.server import ApiServer
+from custodywatch.api.store_status import StoreStatus
 from custodywatch.config import Config
 from custodywatch.pipeline.analytics import AnalyticsService
 from custodywatch.store.accounts import AccountStore, Role
@@ -42,13 +44,19 @@ class ApiThread:
     def __init__(self, engine: Engine, endpoint: str, box_id: str = "box1"):
         self.store = AlertStore(engine, "site", box_id)
         self.hub = EventHub(journal=FeedJournal(engine, box_id))
-        app = create_app(self.store, self.hub, engine=engine,
-                         bridge=ZmqEventBridge(self.hub, self.store, endpoint))
+        # What analytics reports of the store, in the health report (as the service wires it).
+        self.store_status = StoreStatus()
+        app = create_app(self.store, self.hub, engine=engine, health=self._health,
+                         bridge=ZmqEventBridge(self.hub, self.store, endpoint,
+                                               on_store=self.store_status.update))
         self._socket = socket.socket()
         self._socket.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
         self._server = ApiServer(uvicorn.Config(app, log_level="warning", access_log=False), self.hub)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]})
+
+    def _health(self) -> HealthReport:
+        return api_only_health().model_copy(update={"store": self.store_status.report()})
 
     def __enter__(self) -> ApiThread:
         self._thread.start()

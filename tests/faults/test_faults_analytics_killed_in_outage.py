@@ -4,7 +4,8 @@ waits for the store instead of crashing, takes the events from its spool on the 
 writes them with their own times when the database returns; the watch desk hears each once.
 
 Real processes: the analytics component under the real supervisor, the real API with its feed
-journal in a thread, an SSE client, PostgreSQL behind a TCP proxy that refuses connections."""
+journal in a thread, an SSE client, PostgreSQL behind a TCP proxy that refuses connections.
+Meanwhile the page is told the store cannot be written and that two alert events wait."""
 from __future__ import annotations
 
 import json
@@ -13,8 +14,9 @@ import signal
 import time
 from pathlib import Path
 
+import httpx
 import pytest
-from faults_feed import ApiThread, FeedClient, watch_desk_headers
+from faults_feed import ApiThread, FeedClient, FeedEvent, watch_desk_headers
 from outage_scene import ALARM_S, CFG, WARN_S, Camera, guard_absent
 from pg_scratch import ScratchDatabases, server_url
 from tcp_proxy import TcpProxy
@@ -33,6 +35,12 @@ def spooled_kinds(spool: Path) -> list[str]:
         return [json.loads(line)["kind"] for line in spool.read_text().splitlines()]
     except (OSError, ValueError):
         return []  # not there yet, or being replaced
+
+
+def store_waiting(event: FeedEvent) -> tuple[bool, int] | None:
+    """(reachable, alert events waiting) of a health event that reports the store."""
+    store = event.data.get("store") if event.event == "health" else None
+    return None if store is None else (store["reachable"], store["alert_events_waiting"])
 
 
 def wait(what: str, condition, timeout_s: float) -> float:
@@ -72,6 +80,10 @@ def test_analytics_killed_while_the_database_is_down_loses_no_alert(
                     wait("both alert events in the spool",
                          lambda: spooled_kinds(spool) == ["fired", "escalated"], ALARM_S + 20)
                 assert guard_absent(api.store) is None
+                # The watch desk hears that alerts wait, though none can reach it yet.
+                feed.wait_for("the store's outage on the page", lambda: any(
+                    store_waiting(e) == (False, 2) and e.data["severity"] == "alarm"
+                    for e in feed.events), 15)
                 pid = child.pid
                 assert pid is not None
                 os.kill(pid, signal.SIGKILL)
@@ -79,6 +91,11 @@ def test_analytics_killed_while_the_database_is_down_loses_no_alert(
                 wait("analytics restarted", lambda: child.pid != pid and child.alive(), 30)
                 time.sleep(3.0)  # the new run finds the store still down, and waits for it
                 assert supervisor.alive()["analytics"], "analytics gave up on a store that is down"
+                # The successor reports what its spool holds.
+                healthz = httpx.get(f"{api.url}/healthz", timeout=10).json()
+                assert healthz["store"]["reachable"] is False, healthz
+                assert healthz["store"]["alert_events_waiting"] == 2, healthz
+                assert healthz["severity"] == "alarm"
                 link.restore()
                 restored_at = time.time()
                 feed.wait_for("the warning and the alarm on the feed",
@@ -86,6 +103,8 @@ def test_analytics_killed_while_the_database_is_down_loses_no_alert(
                 on_feed = max(e.received for e in feed.events if e.event == "alert")
                 wait("the spool emptied", lambda: not spool.exists(), 10)
                 time.sleep(2.0)  # anything repeated would arrive now
+                feed.wait_for("the store back on the page",
+                              lambda: any(store_waiting(e) == (True, 0) for e in feed.events), 20)
                 changes = feed.alert_changes()
                 ids = [e.id for e in feed.events]
             finally:
