@@ -20,14 +20,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from faults_feed import AnalyticsThread, ApiThread, FeedClient, watch_desk_headers
-from outage_scene import ALARM_S, CFG, WARN_S, Camera, guard_absent
-from pg_scratch import ScratchDatabases, server_url
-from sqlalchemy.engine import make_url
+from faults_feed import AnalyticsThread, ApiThread, FeedClient
+from outage_scene import CFG, Camera, assert_warned_then_alarmed, guard_absent, pg_scene
+from pg_scratch import ScratchDatabases
 from tcp_proxy import TcpProxy
 
 from custodywatch.store.alerts import AlertStore
-from custodywatch.store.db import make_engine, migrate
+from custodywatch.store.db import make_engine
 
 pytestmark = pytest.mark.slow
 
@@ -53,18 +52,14 @@ def test_postgresql_black_holed_for_30_s_keeps_the_alerts_and_writes_them_once_i
     tmp_path: Path, pg_databases: ScratchDatabases, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="custodywatch.analytics")
-    name = pg_databases.create()
-    direct = make_url(server_url(name))
-    direct_engine = make_engine(str(direct.render_as_string(hide_password=False)))
-    migrate(direct_engine)
-    headers = watch_desk_headers(direct_engine)
-    detections, events = f"ipc://{tmp_path / 'detections'}", f"ipc://{tmp_path / 'events'}"
-    with TcpProxy(direct.host or "127.0.0.1", direct.port or 5432) as proxy:
+    scene = pg_scene(pg_databases, tmp_path)
+    with TcpProxy(scene.host, scene.port) as proxy:
         # Both processes reach the database through the proxy, as both would lose a real link.
-        db_url = server_url(name, "127.0.0.1", proxy.port)
+        db_url = scene.url_via(proxy.port)
         engine = make_engine(db_url)
-        with ApiThread(engine, events) as api, FeedClient(api.url, headers) as feed, \
-                AnalyticsThread(CFG, db_url, detections, events) as analytics, Camera(detections):
+        with ApiThread(engine, scene.events) as api, FeedClient(api.url, scene.headers) as feed, \
+                AnalyticsThread(CFG, db_url, scene.detections, scene.events) as analytics, \
+                Camera(scene.detections):
             started = time.time()
             time.sleep(1.0)
             proxy.stall()
@@ -78,7 +73,7 @@ def test_postgresql_black_holed_for_30_s_keeps_the_alerts_and_writes_them_once_i
                 if not blocked_in and time.time() > stalled_at + STALL_S / 2:
                     blocked_in = where_blocked(analytics.thread)
                 time.sleep(max(0.0, min(1.0, stalled_at + STALL_S - time.time())))
-            stored = guard_absent(AlertStore(direct_engine, "site", "box1"))
+            stored = guard_absent(AlertStore(scene.engine, "site", "box1"))
             assert stored is None, "written through a dead link"
             assert feed.alert_changes() == [], "pushed through a dead link"
             proxy.restore()
@@ -91,17 +86,10 @@ def test_postgresql_black_holed_for_30_s_keeps_the_alerts_and_writes_them_once_i
         engine.dispose()
     # The API needs no database to say it is alive: a hung link must not hang it.
     assert health_answers and all(status == 200 for status, _ in health_answers), health_answers
-    alert = guard_absent(AlertStore(direct_engine, "site", "box1"))
-    assert alert is not None and alert.severity.value == "alarm"
-    condition = alert.condition_started_at.timestamp()
-    assert started <= condition < started + 1.5
-    fired, escalated = alert.history[:2]
-    assert (fired.kind.value, escalated.kind.value) == ("fired", "escalated")
+    alert = guard_absent(AlertStore(scene.engine, "site", "box1"))
     # Its own times, inside the stall, not the times it could be written.
-    assert alert.fired_at.timestamp() == pytest.approx(condition + WARN_S)
-    assert fired.at.timestamp() == pytest.approx(condition + WARN_S)
-    assert escalated.at.timestamp() == pytest.approx(condition + ALARM_S)
-    assert stalled_at < fired.at.timestamp() < escalated.at.timestamp() < restored_at
+    assert_warned_then_alarmed(alert, started, stalled_at, restored_at)
+    assert alert is not None
     assert feed.alert_changes() == [(alert.id, "fired"), (alert.id, "escalated")]
     ids = [e.id for e in feed.events]
     assert ids == sorted(set(ids)), "feed ids repeat or go back"
@@ -111,4 +99,4 @@ def test_postgresql_black_holed_for_30_s_keeps_the_alerts_and_writes_them_once_i
           f"{written_at - restored_at:.1f} s after it healed; the page's stream reconnected {reconnects}x; "
           f"/healthz answered {len(health_answers)}x, slowest {slowest:.2f} s; "
           f"analytics mid-stall in {blocked_in}; analytics log: {messages}")
-    direct_engine.dispose()
+    scene.engine.dispose()
