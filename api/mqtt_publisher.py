@@ -1,4 +1,4 @@
-"""Alerts and camera health to an MQTT broker, for the alarm systems a centre already has.
+"""Alerts, camera health and the box's own health to MQTT, for the alarm systems a centre has.
 
 Topics (`<prefix>` is `mqtt.topic_prefix`):
 - `<prefix>/<site>/alerts`: every alert change (fired, escalated, ended, acknowledged, resolved) as
@@ -7,6 +7,11 @@ Topics (`<prefix>` is `mqtt.topic_prefix`):
   whenever the camera connects or drops.
 - `<prefix>/<site>/<box>/status`: `online` (retained) on every connect; `offline` (retained) as the
   last will, so the broker announces a box that dies or loses its link, and on a clean shutdown.
+- `<prefix>/<site>/<box>/health`: the box's own state as JSON, retained, published at start and
+  whenever it changes in a way an on-call engineer must hear of: `severity` (`ok`, `warning`,
+  `alarm`), processes `down` (given up on) and `restarting`, the box health checks raised (disk,
+  days of archive left, clock, ...) and the database as the box sees it (`store`: alert events
+  waiting for it).
 
 While the broker is unreachable, messages wait in paho's own outgoing queue, which it sends in order
 once it has reconnected (resending any that were not acknowledged: at least once). That queue is
@@ -64,12 +69,30 @@ class MqttTopics:
     def box_status(self) -> str:
         return f"{self.prefix}/{self.site}/{self.box}/status"
 
+    @property
+    def box_health(self) -> str:
+        return f"{self.prefix}/{self.site}/{self.box}/health"
+
     def camera_status(self, camera: str) -> str:
         return f"{self.prefix}/{self.site}/{camera}/status"
 
 
 def alert_payload(update: AlertUpdate) -> str:
     return json.dumps({"change": update.change.value, **update.alert.model_dump(mode="json")})
+
+
+def box_health_payload(box: str, report: HealthReport) -> str:
+    """The parts of the health report that need a person, not the figures that change all the time."""
+    down = set(report.down)
+    raised = [] if report.box is None else [
+        {"check": c.check, "severity": c.severity, "value": c.value, "limit": c.limit}
+        for c in report.box.checks if c.raised]
+    return json.dumps({
+        "box": box, "severity": report.severity, "healthy": report.healthy, "down": sorted(down),
+        "restarting": sorted(n for n, alive in report.processes.items() if not alive and n not in down),
+        "checks_raised": raised,
+        "store": None if report.store is None else report.store.model_dump(mode="json"),
+    })
 
 
 def camera_payload(camera: str, health: CameraHealth) -> str:
@@ -96,6 +119,7 @@ class MqttPublisher:
         self._dropped = 0
         self._camera_connected: dict[str, bool] = {}
         self._camera_status: dict[str, str] = {}  # camera -> last payload, sent again on reconnect
+        self._box_health: str | None = None  # the last box health payload, sent again on reconnect
         self._client = self._make_client(settings, settings.client_id or f"custodywatch-{site_id}-{box_id}",
                                          reconnect_max_s)
 
@@ -167,6 +191,11 @@ class MqttPublisher:
             self._publish_health(HealthReport.model_validate_json(event.data))
 
     def _publish_health(self, report: HealthReport) -> None:
+        box = box_health_payload(self.topics.box, report)
+        if box != self._box_health:
+            with self._lock:
+                self._box_health = box
+            self._publish(self.topics.box_health, box, retain=True)
         for camera, health in sorted(report.cameras.items()):
             if self._camera_connected.get(camera) == health.connected:
                 continue
@@ -245,6 +274,10 @@ class MqttPublisher:
             statuses = list(self._camera_status.items())
         for camera, payload in statuses:
             self._publish(self.topics.camera_status(camera), payload, retain=True)
+        with self._lock:
+            box_health = self._box_health
+        if box_health is not None:
+            self._publish(self.topics.box_health, box_health, retain=True)
 
     def _on_disconnect(self, _client: paho.Client, _userdata: Any, _flags: paho.DisconnectFlags,
                        reason: ReasonCode, _properties: Any) -> None:

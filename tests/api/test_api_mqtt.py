@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -26,7 +27,7 @@ from custodywatch.api import events as events_module
 from custodywatch.api.app import create_app
 from custodywatch.api.events import EventHub, ZmqEventBridge
 from custodywatch.api.mqtt_publisher import MqttPublisher
-from custodywatch.api.schemas import CameraHealth, HealthReport
+from custodywatch.api.schemas import CameraHealth, HealthReport, StoreHealth
 from custodywatch.config import MqttConfig, parse_config
 from custodywatch.rules.events import AlertEvent
 from custodywatch.store.accounts import Role
@@ -81,6 +82,7 @@ class Box:
     box_status: str
     alerts: str
     cameras: dict[str, CameraHealth] = field(default_factory=dict)
+    health: dict[str, Any] = field(default_factory=dict)  # more of the health report: down, store, ...
 
     def metric(self, name: str) -> float:
         text = httpx.get(f"{self.server.url}/metrics", timeout=5).text
@@ -109,17 +111,19 @@ def start_box(tmp_path: Path, engine: Engine, store: AlertStore, hub: EventHub, 
                                   client_id=f"cw-{uuid.uuid4().hex[:12]}")
             publisher = MqttPublisher(settings, SITE, BOX, reconnect_max_s=1)
             cameras = dict(cameras or {})
+            more: dict[str, Any] = {}
             heard = threading.Event()
             endpoint = f"ipc://{tmp_path / f'events-{uuid.uuid4().hex[:6]}.sock'}"
             bridge = ZmqEventBridge(hub, store, endpoint, on_health=lambda _report: heard.set())
-            app = create_app(store, hub, lambda: HealthReport(processes={"api": True}, cameras=dict(cameras)),
+            app = create_app(store, hub, lambda: HealthReport.model_validate(
+                                 {"processes": {"api": True}, "cameras": dict(cameras), **more}),
                              engine=engine, bridge=bridge, mqtt=publisher)
             server = stack.enter_context(LiveServer(app, hub))
             analytics = Analytics(store, endpoint, heard)
             stack.callback(analytics.close)
             analytics.wait_until_heard()
             return Box(server, publisher, analytics, publisher.topics.box_status, publisher.topics.alerts,
-                       cameras)
+                       cameras, more)
 
         yield start
 
@@ -178,6 +182,26 @@ def test_camera_status_is_retained_for_a_subscriber_that_connects_later(
     assert retained.retain and json.loads(retained.payload) == status
 
 
+def test_the_box_health_reaches_the_centre_and_is_retained(prefix: str, start_box: StartBox) -> None:
+    box = start_box()
+    topic = f"{prefix}/{SITE}/{BOX}/health"
+    with MqttListener(prefix) as centre:
+        first = json.loads(centre.take(topic).payload)
+        # The database stops taking alerts: two wait on the box, and nothing reaches the page.
+        box.health["store"] = StoreHealth(reachable=False, alert_events_waiting=2,
+                                          waiting_by_process={"analytics": 2})
+        box.health["processes"] = {"api": True, "detector-0": False}
+        box.health["down"] = ["detector-0"]
+        raised = json.loads(centre.take(topic).payload)
+    with MqttListener(prefix) as late:
+        retained = late.take(topic)
+
+    assert (first["box"], first["severity"], first["down"], first["store"]) == (BOX, "ok", [], None)
+    assert (raised["severity"], raised["down"], raised["healthy"]) == ("alarm", ["detector-0"], False)
+    assert (raised["store"]["reachable"], raised["store"]["alert_events_waiting"]) == (False, 2)
+    assert retained.retain and json.loads(retained.payload) == raised
+
+
 def test_a_lost_link_brings_the_last_will_and_a_restored_one_online_again(
     prefix: str, start_box: StartBox
 ) -> None:
@@ -223,11 +247,12 @@ def test_alerts_raised_while_the_broker_is_unreachable_arrive_once_each_when_it_
 def test_alerts_beyond_a_full_queue_are_dropped_and_counted(prefix: str, start_box: StartBox) -> None:
     with TcpProxy(*BROKER) as proxy, MqttListener(prefix) as alarm_system:
         proxy.cut()  # the broker is unreachable from the start: nothing is sent, all is queued
-        box = start_box(port=proxy.port, queue_max=2)
+        # Room for three: the box's health (published at start) and two alerts.
+        box = start_box(port=proxy.port, queue_max=3)
         for alert_id in ("d1", "d2", "d3"):
             box.analytics.fire(alert_id)
         wait_until(lambda: box.metric("custodywatch_mqtt_dropped_total") == 1, "/metrics counts 1 dropped")
-        assert box.metric("custodywatch_mqtt_queued") == 2
+        assert box.metric("custodywatch_mqtt_queued") == 3
         proxy.restore()
         arrived = [json.loads(alarm_system.take(box.alerts, timeout_s=10).payload)["id"] for _ in range(2)]
         # A queue full of alerts does not keep the box from announcing itself.
