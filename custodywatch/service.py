@@ -20,7 +20,7 @@ from pathlib import Path
 
 import uvicorn
 
-from custodywatch import paths
+from custodywatch import memory_report, paths
 from custodywatch.api.schemas import CameraHealth as CameraHealthView
 from custodywatch.api.schemas import HealthReport
 from custodywatch.api.server import ApiServer
@@ -125,6 +125,7 @@ def run_service(cfg: Config, host: str | None = None, port: int | None = None,
         return 2
     paths.data_dir().mkdir(parents=True, exist_ok=True)
     db_url = paths.database_url(cfg.store.database_url, database_url_flag)
+    memory_report.start_from_env()
     removed = sweep_stale()
     if removed:
         log.info("removed %d stale shared-memory segments of a killed run", len(removed))
