@@ -281,7 +281,8 @@ def main() -> int:
     for label, key in (("whole run", "slope_per_hour_by_process"),
                        ("second half", "slope_per_hour_by_process_second_half")):
         for name, figures in result[key].items():
-            print(f"slope per hour, {label}, {name}: " + ", ".join(f"{k} {v:+} MiB" for k, v in figures.items()))
+            shown = ", ".join(f"{k} {v:+} MiB" for k, v in figures.items())
+            print(f"slope per hour, {label}, {name}: {shown}")
     slope = result["slope_per_hour"]
     print(f"stopped in {result['stop_s']} s (exit {result['exit_code']}), "
           f"shm segments left: {len(result['shm_left_after_stop'])}")
