@@ -29,6 +29,7 @@ log = logging.getLogger("custodywatch.recorder.clips")
 READY_MARGIN_S = 1.5  # one fragment (keyframe interval) after the wanted end has been written
 LOOKBACK_S = 86400.0  # alerts older than this when the recorder starts are not clipped again
 RETRY_S = 60.0
+STORE_LAG_S = 60.0  # slack for the clocks of the process that stored an alert and this one
 
 
 class AlertClipper:
@@ -39,37 +40,51 @@ class AlertClipper:
         self.clips_dir = clips_dir
         self.settings = settings
         self._failed: set[tuple[str, str]] = set()
-        self._done: set[str] = set()
+        self._done: dict[str, float] = {}  # alert id -> created_at, of alerts with nothing left to cut
+        # Every alert stored before this has all its clips: the next poll reads from here on, so a
+        # poll costs the alerts still open, not every alert of the last day (it polls every second).
+        # By the time stored, not fired: an alert written late (after a database outage) carries
+        # its own, earlier fire time, and must still get its clips.
+        self._since = float("-inf")
 
     def poll(self, now: float) -> list[Path]:
         """Cut every clip that is due; returns the files written."""
         s = self.settings
         made: list[Path] = []
         with self._reads() as session:
-            due = list(session.scalars(select(Alert).where(
-                Alert.fired_at >= now - LOOKBACK_S,
-                or_(Alert.fired_at + s.post_roll_s + READY_MARGIN_S <= now,
-                    Alert.ended_at + s.post_roll_s + READY_MARGIN_S <= now))))
-            for alert in due:
-                if alert.id in self._done:
-                    continue
-                folder = self.clips_dir / alert.id
-                start = alert.condition_started_at - s.pre_roll_s
-                if not (folder / "first.mp4").exists():
-                    clip = self._cut(alert.id, "first", alert.camera, start,
-                                     alert.fired_at + s.post_roll_s, now)
-                    if clip is not None:
-                        made.append(clip.path)
-                        made.extend(self._snapshot(alert.id, clip, alert.fired_at, folder))
-                if alert.ended_at is not None and alert.ended_at + s.post_roll_s + READY_MARGIN_S <= now \
-                        and not (folder / "final.mp4").exists():
-                    end = min(alert.ended_at + s.post_roll_s, start + s.final_clip_max_s)
-                    clip = self._cut(alert.id, "final", alert.camera, start, end, now)
-                    if clip is not None:
-                        made.append(clip.path)
-                        self._describe(folder, clip, alert.ended_at + s.post_roll_s)
-                if (folder / "final.mp4").exists() or (alert.id, "final") in self._failed:
-                    self._done.add(alert.id)  # nothing more to cut for it
+            due = session.execute(
+                select(Alert.id, Alert.camera, Alert.condition_started_at, Alert.fired_at, Alert.ended_at,
+                       Alert.created_at)
+                .where(Alert.fired_at >= now - LOOKBACK_S, Alert.created_at >= self._since,
+                       or_(Alert.fired_at + s.post_roll_s + READY_MARGIN_S <= now,
+                           Alert.ended_at + s.post_roll_s + READY_MARGIN_S <= now))).all()
+        open_since: list[float] = []
+        for alert_id, camera, condition_started_at, fired_at, ended_at, created_at in due:
+            if alert_id in self._done:
+                continue
+            folder = self.clips_dir / alert_id
+            start = condition_started_at - s.pre_roll_s
+            if not (folder / "first.mp4").exists():
+                clip = self._cut(alert_id, "first", camera, start, fired_at + s.post_roll_s, now)
+                if clip is not None:
+                    made.append(clip.path)
+                    made.extend(self._snapshot(alert_id, clip, fired_at, folder))
+            if ended_at is not None and ended_at + s.post_roll_s + READY_MARGIN_S <= now \
+                    and not (folder / "final.mp4").exists():
+                end = min(ended_at + s.post_roll_s, start + s.final_clip_max_s)
+                clip = self._cut(alert_id, "final", camera, start, end, now)
+                if clip is not None:
+                    made.append(clip.path)
+                    self._describe(folder, clip, ended_at + s.post_roll_s)
+            if (folder / "final.mp4").exists() or (alert_id, "final") in self._failed:
+                self._done[alert_id] = created_at  # nothing more to cut for it
+                self._failed -= {(alert_id, "first"), (alert_id, "final")}
+            else:
+                open_since.append(created_at)
+        # One stored after this may not be due yet (it is stored once it fires); every one stored
+        # before it was in `due`.
+        self._since = min([now - s.post_roll_s - READY_MARGIN_S - STORE_LAG_S, *open_since])
+        self._done = {a: stored for a, stored in self._done.items() if stored >= self._since}
         return made
 
     def prune(self, now: float, max_age_s: float) -> list[str]:

@@ -165,3 +165,39 @@ def test_an_alert_snapshot_outlines_the_people_analytics_saw_in_their_role_colou
             assert np.abs(boxed[y, x] - plain[y, x]).max() < 30, (box.role, y, x)
     assert np.abs(boxed - plain).max() > 100, "the boxes are drawn"
     engine.dispose()
+
+
+def test_an_alert_stored_late_after_a_database_outage_still_gets_its_clip(
+        rtsp_archive: Path, tmp_path: Path) -> None:
+    from custodywatch.config import RecorderConfig
+    from custodywatch.recorder.alert_clips import AlertClipper
+    from custodywatch.recorder.index import ArchiveIndex
+    from custodywatch.rules.events import AlertEvent, EventKind
+    from custodywatch.store.alerts import AlertStore
+    from custodywatch.store.db import make_engine, migrate
+    from custodywatch.vocabulary import RuleId, Severity
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'custodywatch.db'}")
+    migrate(engine)
+    first = segments(rtsp_archive)[0]
+    fired = first.start + 1.8
+    now = fired + 3600.0  # the box's clock, an hour on
+
+    def stored_at(at: float, alert_id: str, kind: EventKind = "fired", when: float = fired) -> None:
+        AlertStore(engine, "site", "box1", clock=lambda: at).apply(AlertEvent(
+            kind, alert_id, RuleId.GUARD_ABSENT, "holding-1", first.camera, Severity.WARNING,
+            fired - 1, when))
+
+    stored_at(fired + 0.5, "on-time")
+    stored_at(fired + 1.5, "on-time", "ended", fired + 1)
+    clips = tmp_path / "clips"
+    clipper = AlertClipper(engine, ArchiveIndex(rtsp_archive), clips,
+                           RecorderConfig(pre_roll_s=0.5, post_roll_s=1))
+    clipper.poll(now)
+    assert (clips / "on-time" / "final.mp4").exists()  # all its clips: the clipper is done with it
+    # Fired at the same moment, but written an hour late (the backlog of an outage): its fire time
+    # is long past everything the clipper has finished with.
+    stored_at(now + 1, "late")
+    clipper.poll(now + 2)
+    assert (clips / "late" / "first.mp4").exists()
+    engine.dispose()
