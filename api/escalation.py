@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from pydantic import BaseModel
 
 from custodywatch.api.events import EventHub, polling
-from custodywatch.store.alerts import AlertStore
+from custodywatch.store.alerts import AlertNotFound, AlertStore
 from custodywatch.store.views import AlertState, AlertView
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class Escalator:
         Derived from the alerts themselves, so it needs no record of its own and survives restarts."""
         now = self._clock()
         out = []
-        for alert in self._store.list(state=AlertState.NEW, limit=PAGE).items:
+        for alert in self._store.list(state=AlertState.NEW, box=self._store.box_id, limit=PAGE).items:
             age = now - alert.fired_at_epoch
             if age >= self.after_s:
                 out.append(Escalation(alert=alert, unacknowledged_s=age, count=math.floor(age / self.after_s),
@@ -60,20 +60,27 @@ class Escalator:
         return out
 
     def due(self) -> list[Escalation]:
-        """Unacknowledged alerts whose next re-notification is due (from the store: thread pool)."""
+        """This box's unacknowledged alerts whose next re-notification is due (from the store: thread
+        pool). Only those due are read whole: a night of unacknowledged alerts costs each poll a
+        list of ids, not hundreds of alerts with their histories every few seconds."""
         now = self._clock()
         due: list[Escalation] = []
-        new = self._store.list(state=AlertState.NEW, limit=PAGE).items
+        new = self._store.unacknowledged(PAGE)
         # Acknowledged and resolved alerts drop out, and with them what was announced of them.
-        self._announced = {a: c for a, c in self._announced.items() if a in {n.id for n in new}}
-        for alert in new:
-            age = now - alert.fired_at_epoch
+        ids = {alert_id for alert_id, _ in new}
+        self._announced = {a: c for a, c in self._announced.items() if a in ids}
+        for alert_id, fired_at in new:
+            age = now - fired_at
             count = math.floor(age / self.after_s)
-            if count < 1:
+            if count < 1 or self._announced.get(alert_id, count - 1) >= count:
                 continue
-            if self._announced.get(alert.id, count - 1) >= count:
+            try:
+                alert = self._store.get(alert_id)
+            except AlertNotFound:
                 continue
-            self._announced[alert.id] = count
+            if alert.state != AlertState.NEW:
+                continue  # acknowledged since the list was read
+            self._announced[alert_id] = count
             due.append(Escalation(alert=alert, unacknowledged_s=age, count=count, notify=self._escalate_to))
         return due
 

@@ -153,6 +153,19 @@ class AlertStore:
         with self._reads() as session:
             return AlertView.model_validate(_require(session, alert_id))
 
+    @property
+    def box_id(self) -> str:
+        return self._box_id
+
+    def unacknowledged(self, limit: int) -> list[tuple[str, float]]:
+        """(id, fire time) of this box's alerts nobody has acknowledged yet, newest first: cheap
+        enough to poll every few seconds however many there are (no history, no views)."""
+        query = (select(Alert.id, Alert.fired_at)
+                 .where(Alert.state == AlertState.NEW.value, Alert.box_id == self._box_id)
+                 .order_by(Alert.fired_at.desc(), Alert.id.desc()).limit(limit))
+        with self._reads() as session:
+            return [(alert_id, fired_at) for alert_id, fired_at in session.execute(query)]
+
     def counts(self) -> list[AlertCount]:
         """How many alerts there are per rule, severity, state and condition (for metrics)."""
         query = select(Alert.rule, Alert.severity, Alert.state, Alert.active, func.count()).group_by(

@@ -8,6 +8,7 @@ import httpx
 import pytest
 from conftest import Serve
 from live_server import SseReader
+from sqlalchemy import Engine
 
 from custodywatch.api import escalation as escalation_module
 from custodywatch.api.escalation import Escalator
@@ -37,6 +38,19 @@ def test_every_after_s_unacknowledged_alerts_are_announced_again_once(
     assert escalator.due() == [], "announced once per interval, not at every check"
     now[0] += 300
     assert sorted((e.alert.id, e.count) for e in escalator.due()) == [("fresh", 1), ("old", 2)]
+
+
+def test_a_box_escalates_its_own_alerts_not_those_of_another_box_on_a_shared_database(
+    engine: Engine, store: AlertStore, hub: EventHub
+) -> None:
+    other_box = AlertStore(engine, "zh-center", "box2")
+    fire(store, "ours", 10_000 - 301)
+    fire(other_box, "theirs", 10_000 - 301)
+    escalator = Escalator(store, hub, after_s=300, clock=lambda: 10_000.0)
+    assert [e.alert.id for e in escalator.due()] == ["ours"]
+    # The other box's escalator announces its own.
+    assert [e.alert.id for e in Escalator(other_box, hub, after_s=300, clock=lambda: 10_000.0).due()] == [
+        "theirs"]
 
 
 def test_an_escalation_reaches_open_pages_on_the_live_feed(
