@@ -93,8 +93,9 @@ def test_stream_frames_are_the_files_frames_with_stream_timestamps(
     for (a, na), (b, nb) in zip(zip(frames, numbers, strict=True), zip(frames[1:], numbers[1:], strict=True),
                                 strict=False):
         if nb > na:  # not across the loop's wrap
-            # The server re-stamps packets on its own clock as it paces them: a few ms of jitter.
-            assert b.stream_s - a.stream_s == pytest.approx((nb - na) / FPS, abs=0.2 / FPS)
+            # The server re-stamps packets on its own clock as it paces them: a few ms of jitter, some
+            # tens on a loaded machine; a frame's worth would be a frame lost or stamped twice.
+            assert b.stream_s - a.stream_s == pytest.approx((nb - na) / FPS, abs=0.5 / FPS)
     # Wall time is the arrival of the first frame plus stream time: it tracks the real clock.
     assert frames[0].wall == pytest.approx(started, abs=4)
     assert frames[-1].wall == pytest.approx(time.time(), abs=1.0)
