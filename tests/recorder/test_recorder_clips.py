@@ -3,19 +3,37 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import av
 import pytest
 from recorder_helpers import CHROMIUM, chromium_frames, codecs, frame_codes, needs_rtsp, segments
+from sqlalchemy import Engine
 
 from custodywatch.cli import main
+from custodywatch.config import RecorderConfig
+from custodywatch.recorder.alert_clips import AlertClipper
 from custodywatch.recorder.clips import snapshot
+from custodywatch.recorder.index import ArchiveIndex
 from custodywatch.recorder.testmedia import read_code
+from custodywatch.rules.events import AlertEvent, EventKind
+from custodywatch.store.alerts import AlertStore
+from custodywatch.store.db import make_engine, migrate
+from custodywatch.vocabulary import RuleId, Severity
 
 pytestmark = needs_rtsp
 FRAME_S = 1 / 25
+
+
+@pytest.fixture
+def alert_engine(tmp_path: Path) -> Iterator[Engine]:
+    """The box's store (SQLite, migrated), where the clipper finds the alerts to clip."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'custodywatch.db'}")
+    migrate(engine)
+    yield engine
+    engine.dispose()
 
 
 def top_level_boxes(path: Path) -> list[str]:
@@ -116,23 +134,15 @@ def test_clip_of_something_that_is_not_an_archive_is_exit_2(tmp_path: Path,
 
 
 def test_an_alert_snapshot_outlines_the_people_analytics_saw_in_their_role_colours(
-        rtsp_archive: Path, tmp_path: Path) -> None:
+        rtsp_archive: Path, tmp_path: Path, alert_engine: Engine) -> None:
     import cv2
     import numpy as np
 
-    from custodywatch.config import RecorderConfig
-    from custodywatch.recorder.alert_clips import AlertClipper
-    from custodywatch.recorder.index import ArchiveIndex
     from custodywatch.recorder.snapshot_boxes import ROLE_COLOURS, line_width
-    from custodywatch.rules.events import AlertEvent
     from custodywatch.rules.person_boxes import PersonBox
     from custodywatch.store.alert_boxes import AlertBoxStore
-    from custodywatch.store.alerts import AlertStore
-    from custodywatch.store.db import make_engine, migrate
-    from custodywatch.vocabulary import RuleId, Severity
 
-    engine = make_engine(f"sqlite:///{tmp_path / 'custodywatch.db'}")
-    migrate(engine)
+    engine = alert_engine
     first = segments(rtsp_archive)[0]
     fired = first.start + 1.8
     AlertStore(engine, "site", "box1").apply(AlertEvent(
@@ -164,21 +174,11 @@ def test_an_alert_snapshot_outlines_the_people_analytics_saw_in_their_role_colou
         for y, x in ((mid_y, x1 - half - 6), (mid_y, x2 + half + 6), (mid_y, mid_x)):
             assert np.abs(boxed[y, x] - plain[y, x]).max() < 30, (box.role, y, x)
     assert np.abs(boxed - plain).max() > 100, "the boxes are drawn"
-    engine.dispose()
 
 
 def test_an_alert_stored_late_after_a_database_outage_still_gets_its_clip(
-        rtsp_archive: Path, tmp_path: Path) -> None:
-    from custodywatch.config import RecorderConfig
-    from custodywatch.recorder.alert_clips import AlertClipper
-    from custodywatch.recorder.index import ArchiveIndex
-    from custodywatch.rules.events import AlertEvent, EventKind
-    from custodywatch.store.alerts import AlertStore
-    from custodywatch.store.db import make_engine, migrate
-    from custodywatch.vocabulary import RuleId, Severity
-
-    engine = make_engine(f"sqlite:///{tmp_path / 'custodywatch.db'}")
-    migrate(engine)
+        rtsp_archive: Path, tmp_path: Path, alert_engine: Engine) -> None:
+    engine = alert_engine
     first = segments(rtsp_archive)[0]
     fired = first.start + 1.8
     now = fired + 3600.0  # the box's clock, an hour on
@@ -200,4 +200,3 @@ def test_an_alert_stored_late_after_a_database_outage_still_gets_its_clip(
     stored_at(now + 1, "late")
     clipper.poll(now + 2)
     assert (clips / "late" / "first.mp4").exists()
-    engine.dispose()
