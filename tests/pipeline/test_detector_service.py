@@ -45,7 +45,7 @@ def test_frames_from_four_cameras_batched_give_the_detections_of_one_by_one(tmp_
     service = DetectorService(cfg, str(shared_dir() / "models"), frames_ep, dets_ep, health_ep,
                               guard_posts={"cam-0": [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]})
     child = ChildProcess(service)
-    rings = [FrameRing(f"cw-test{os.getpid()}-{cam}-1", 360, 640) for cam in cameras]
+    rings = [FrameRing(f"cw-{os.getpid()}-test-{cam}-1", 360, 640) for cam in cameras]
     images = [_frame(p) for p in PHOTOS]
     child.start()
     try:
@@ -145,9 +145,7 @@ def test_worker_reads_the_posture_at_the_guard_post_with_the_pose_model(tmp_path
     pose_model = "yolo11n_pose_coco_fp32_dynamic.onnx"
     if not (shared_dir() / "models" / pose_model).is_file():
         pytest.skip(f"{pose_model} is not there")
-    # Generous staleness: a loaded machine may take long over the two models' first run, and a frame
-    # dropped as stale would read as a missing posture.
-    cfg = DetectorConfig(providers=["cpu"], stale_s=60, workers=1, pose_model=pose_model)
+    cfg = DetectorConfig(providers=["cpu"], stale_s=10, workers=1, pose_model=pose_model)
     frames_ep, dets_ep, health_ep = (f"ipc://{tmp_path / n}" for n in ("frames", "dets", "health"))
     ctx = zmq.Context()
     push, pull, health = ctx.socket(zmq.PUSH), ctx.socket(zmq.PULL), ctx.socket(zmq.PULL)
@@ -156,13 +154,15 @@ def test_worker_reads_the_posture_at_the_guard_post_with_the_pose_model(tmp_path
     whole_view = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]
     child = ChildProcess(DetectorService(cfg, str(shared_dir() / "models"), frames_ep, dets_ep, health_ep,
                                          guard_posts={"cam-h1": whole_view}))
-    ring = FrameRing(f"cw-test{os.getpid()}-cam-h1-1", 360, 640)
+    # Named as the service names its rings (cw-<live pid>-...), so that a service starting in a
+    # neighbouring test does not sweep it away as a killed run's.
+    ring = FrameRing(f"cw-{os.getpid()}-test-cam-h1-1", 360, 640)
     child.start()
     try:
         push.connect(frames_ep)
         assert health.poll(60_000), "detector worker did not start"
         push.send_pyobj(_handle(ring.write(_frame("zidane.jpg")), "cam-h1", time.time()))
-        assert pull.poll(60_000)
+        assert pull.poll(20_000)
         out: FrameDetections = pull.recv_pyobj()
     finally:
         child.stop()
