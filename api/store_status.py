@@ -43,10 +43,9 @@ class StoreStatus:
                        if r.unavailable_since is None or now - at <= self._stale_s]
             if not self._reports:
                 return None
-        down = [r for r in current if r.unavailable_since is not None or r.waiting]
-        since = min((r.unavailable_since for r in down if r.unavailable_since is not None), default=None)
+        since = min((r.unavailable_since for r in current if r.unavailable_since is not None), default=None)
         return StoreHealth(
-            reachable=not any(r.unavailable_since is not None for r in down),
+            reachable=since is None,
             alert_events_waiting=sum(r.waiting for r in current),
             unavailable_since=None if since is None else datetime.fromtimestamp(since, UTC),
             waiting_by_process={r.source: r.waiting for r in current if r.waiting},

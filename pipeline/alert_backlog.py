@@ -33,6 +33,14 @@ FIRST_RETRY_S = 0.5
 MAX_RETRY_S = 10.0
 
 
+def spooled(spool: Path | None) -> int:
+    """Alert events a run left in `spool`, counted before a backlog (which reads them) exists."""
+    try:
+        return 0 if spool is None else len(spool.read_text().splitlines())
+    except OSError:
+        return 0
+
+
 @dataclass
 class StoreOutageFigures:
     """What the store's outages cost, for logs and tests."""

@@ -28,7 +28,7 @@ import zmq
 from sqlalchemy.exc import SQLAlchemyError
 
 from custodywatch.config import Config
-from custodywatch.pipeline.alert_backlog import AlertBacklog
+from custodywatch.pipeline.alert_backlog import AlertBacklog, spooled
 from custodywatch.pipeline.config_feed import ConfigFeed
 from custodywatch.pipeline.messages import FrameDetections
 from custodywatch.pipeline.process import Component, heartbeat
@@ -235,14 +235,6 @@ def wait_for_store(start: Callable[[], LiveRules], stop: Event,
         if time.monotonic() - since > 1.0:
             log.warning("store answered after %.0f s: rules started", time.monotonic() - since)
         return rules
-
-
-def spooled(spool: Path | None) -> int:
-    """Alert events a previous run left in the spool (before the rules, which read it, can start)."""
-    try:
-        return 0 if spool is None else len(spool.read_text().splitlines())
-    except OSError:
-        return 0
 
 
 def saved_for_reload(rules: LiveRules) -> bool:
