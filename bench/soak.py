@@ -14,6 +14,11 @@ over the samples after the first, which is taken while cameras still connect), a
 archive: every camera's segments must cover the run without holes, and every segment file must be
 there with the size its index record names. The last line is
 `soak: M min, C cameras, rss +X MiB/h, fds +Y/h, shm +Z/h, lost segments N`.
+
+The footage walks people through each room's seat every few seconds, so by default every room
+alerts hundreds of times an hour, each alert a clip and a snapshot for the recorder to cut: a worst
+case. `--cooldown SECONDS` makes each rule wait that long after an alert before alerting again in
+the room, for a rate nearer a real box's. The run reports how many alerts it raised.
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -156,11 +162,23 @@ def check_recording(archive: Path, cameras: list[str]) -> list[CameraRecording]:
     return out
 
 
-def write_config(path: Path, urls: dict[str, str]) -> None:
+def count_alerts(data: Path, minutes: float) -> dict[str, float]:
+    """How many alerts the run raised: the recorder cuts a clip and a snapshot for each, so the
+    rate says how hard the run worked it."""
+    with sqlite3.connect(data / "custodywatch.db") as db:
+        total = int(db.execute("SELECT count(*) FROM alerts").fetchone()[0])
+    return {"total": total, "per_hour": round(total / (minutes / 60.0), 1)}
+
+
+def write_config(path: Path, urls: dict[str, str], cooldown_s: float | None = None) -> None:
+    # The footage walks people through the seat every few seconds, so each room alerts hundreds of
+    # times an hour; a cooldown after each alert brings that down to what a real room sees.
+    rules = {} if cooldown_s is None else {
+        rule: {"cooldown_s": cooldown_s} for rule in ("single_officer", "unattended_detainee")}
     path.write_text(yaml.safe_dump({
         "site": {"id": "soak", "box_id": "box1"},
         "recorder": {"segment_s": SEGMENT_S},
-        "rooms": [{"id": f"room-{i}", "type": "interrogation"} for i in range(len(urls))],
+        "rooms": [{"id": f"room-{i}", "type": "interrogation", "rules": rules} for i in range(len(urls))],
         "cameras": [{"id": camera, "room": f"room-{i}", "detect_url": url, "fps": 2, "zones": ZONES}
                     for i, (camera, url) in enumerate(urls.items())],
     }))
@@ -182,7 +200,7 @@ def process_slopes(samples: list[Sample]) -> dict[str, dict[str, float]]:
 
 
 def run(minutes: float, cameras: int, interval_s: float, work: Path,
-        extra_env: dict[str, str]) -> dict[str, Any]:
+        extra_env: dict[str, str], cooldown_s: float | None = None) -> dict[str, Any]:
     stream = make_stream(work / "camera.mp4")
     names = [f"cam-{i}" for i in range(cameras)]
     data = work / "data"
@@ -191,7 +209,7 @@ def run(minutes: float, cameras: int, interval_s: float, work: Path,
     samples: list[Sample] = []
     with RtspLoopServer({name: stream for name in names}) as rtsp:
         config = work / "cameras.yaml"
-        write_config(config, {name: rtsp.url(name) for name in names})
+        write_config(config, {name: rtsp.url(name) for name in names}, cooldown_s)
         log_path = work / "service.log"
         with log_path.open("w") as log:
             proc = subprocess.Popen([sys.executable, "-m", "custodywatch.cli", "run", "--config", str(config),
@@ -226,6 +244,7 @@ def run(minutes: float, cameras: int, interval_s: float, work: Path,
                     proc.kill()
                     proc.wait()
     recordings = check_recording(data / "archive", names)
+    alerts = count_alerts(data, minutes)
     steady = samples[1:] if len(samples) > 2 else samples
     xs = [s.at_s for s in steady]
     left = [e.name for e in Path("/dev/shm").iterdir() if e.name.startswith(f"{SHM_PREFIX}-{proc.pid}-")]
@@ -241,6 +260,7 @@ def run(minutes: float, cameras: int, interval_s: float, work: Path,
         "slope_per_hour_by_process": process_slopes(steady),
         "slope_per_hour_by_process_second_half": process_slopes(steady[len(steady) // 2:]),
         "recordings": [asdict(r) for r in recordings],
+        "alerts": alerts,
         "lost_segments": sum(r.holes + r.missing_files for r in recordings),
         "samples": [asdict(s) for s in samples],
     }
@@ -253,6 +273,9 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=60.0, help="seconds between samples")
     parser.add_argument("--json", type=Path, help="write every sample and figure here")
     parser.add_argument("--keep", action="store_true", help="keep the data directory (printed)")
+    parser.add_argument("--cooldown", type=float, metavar="SECONDS",
+                        help="after an alert ends, its rule waits this long before alerting again in "
+                             "the room (default: the service's; the footage alerts every few seconds)")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="set in the service's environment, e.g. MALLOC_ARENA_MAX=2 (repeatable)")
     args = parser.parse_args()
@@ -264,7 +287,7 @@ def main() -> int:
         extra_env[name] = value
     work = Path(tempfile.mkdtemp(prefix="custodywatch-soak-"))
     try:
-        result = run(args.minutes, args.cameras, args.interval, work, extra_env)
+        result = run(args.minutes, args.cameras, args.interval, work, extra_env, args.cooldown)
     finally:
         if args.keep:
             print(f"data kept in {work}")
@@ -283,6 +306,7 @@ def main() -> int:
         for name, figures in result[key].items():
             shown = ", ".join(f"{k} {v:+} MiB" for k, v in figures.items())
             print(f"slope per hour, {label}, {name}: {shown}")
+    print(f"alerts: {result['alerts']['total']} ({result['alerts']['per_hour']:g} an hour)")
     slope = result["slope_per_hour"]
     print(f"stopped in {result['stop_s']} s (exit {result['exit_code']}), "
           f"shm segments left: {len(result['shm_left_after_stop'])}")
