@@ -20,7 +20,7 @@ from pathlib import Path
 
 import uvicorn
 
-from custodywatch import memory_report, paths
+from custodywatch import heap_release, memory_report, paths
 from custodywatch.api.schemas import CameraHealth as CameraHealthView
 from custodywatch.api.schemas import HealthReport
 from custodywatch.api.server import ApiServer
@@ -126,6 +126,7 @@ def run_service(cfg: Config, host: str | None = None, port: int | None = None,
     paths.data_dir().mkdir(parents=True, exist_ok=True)
     db_url = paths.database_url(cfg.store.database_url, database_url_flag)
     memory_report.start_from_env()
+    heap_release.start_from_env()
     removed = sweep_stale()
     if removed:
         log.info("removed %d stale shared-memory segments of a killed run", len(removed))

@@ -26,7 +26,7 @@ from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Event
 from typing import Any, ClassVar
 
-from custodywatch import memory_report
+from custodywatch import heap_release, memory_report
 from custodywatch.logs import configure_logging
 from custodywatch.pipeline.parent_watch import stop_with_parent
 
@@ -107,6 +107,7 @@ def _child_main(component: Component, stop: Event, stamp: Synchronized[float], l
     signal.signal(signal.SIGTERM, lambda *_: _set_soon(stop))
     configure_logging(component.name, log_level)
     memory_report.start_from_env()
+    heap_release.start_from_env()
     stop_with_parent(stop)  # no orphans when the main process is killed outright
     try:
         component.run(stop)
