@@ -3,9 +3,9 @@
 glibc's malloc gives freed memory back to the system only from the top of a heap. Work that
 allocates and frees many buffers of varied sizes leaves free pages between blocks still in use, and
 the process's resident memory climbs though nothing is leaked: the recorder cutting an alert clip
-and decoding its snapshot (FFmpeg's packets and frames) grew by about 20 MiB per 1000 clips this
-way. `malloc_trim(0)` returns those pages (it walks the heap: about a millisecond here). Measured
-in docs/performance.md ("Heap release"), by `bench/clip_memory.py`.
+and decoding its snapshot (FFmpeg's packets and frames) grew by 14 MiB over 900 clips this
+way. `malloc_trim(0)` returns those pages (it walks the heap: 0.4-5 ms here). Measured
+in docs/performance.md ("Clip memory and heap release"), by `bench/clip_memory.py`.
 
 `CUSTODYWATCH_HEAP_RELEASE_S` sets the interval (default 60; 0 turns it off). Where the C library
 is not glibc there is no such call and nothing is done.
