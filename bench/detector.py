@@ -69,13 +69,15 @@ def available_providers() -> list[str]:
     return [short for short, name in PROVIDER_NAMES.items() if name in present]
 
 
-def run(models: Sequence[Path], min_seconds: float) -> None:
+def run(models: Sequence[Path], providers: Sequence[str], min_seconds: float) -> None:
     pool = frames(max(BATCHES))
     print(f"{'model':38} {'provider':9} {'thr':>3} {'input':>8} {'batch':>5} {'img/s':>7} "
           f"{'CPU ms/img':>10} {'ms/batch':>8}")
-    for model, provider, threads in itertools.product(models, available_providers(), THREADS):
+    for model, provider, threads in itertools.product(models, providers, THREADS):
         for width, height in SIZES:
             detector = Detector(model, input_size=(width, height), providers=[provider], threads=threads)
+            if detector.providers[0] != PROVIDER_NAMES[provider]:  # onnxruntime fell back silently
+                raise SystemExit(f"{provider} did not start (session runs on {detector.providers})")
             for size in BATCHES:
                 r = measure(detector, pool[:size], min_seconds)
                 print(f"{model.name:38} {provider:9} {threads:3} {f'{width}x{height}':>8} {size:5} "
@@ -86,10 +88,12 @@ def run(models: Sequence[Path], min_seconds: float) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--min-seconds", type=float, default=0.8, help="timed run per setting (default 0.8)")
+    parser.add_argument("--providers", nargs="+", choices=list(PROVIDER_NAMES),
+                        help="providers to time (default: every one this onnxruntime has)")
     parser.add_argument("models", nargs="*", type=Path, help="model files (default: all found)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    run(args.models or model_files(), args.min_seconds)
+    run(args.models or model_files(), args.providers or available_providers(), args.min_seconds)
     print(f"total {time.perf_counter() - started:.0f} s", file=sys.stderr)
 
 

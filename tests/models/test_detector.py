@@ -264,6 +264,46 @@ def test_cuda_only_fails_clearly() -> None:
         Detector(model(YOLOX), providers=["cuda"])
 
 
+# ---- the CUDA path, where this machine has a GPU and onnxruntime-gpu ---------------------------
+# The CPU tests above run the same binding code on the CPU provider; these check that on a real GPU
+# the session really runs on CUDA (onnxruntime falls back to the CPU silently when the CUDA libraries
+# do not load) and that it finds what the CPU finds.
+
+has_cuda = pytest.mark.skipif(CUDA not in ort.get_available_providers(),
+                              reason="this onnxruntime has no CUDA")
+
+
+def sure(found: sv.Detections) -> sv.Detections:
+    return found[found.confidence > SURE]
+
+
+@has_cuda
+def test_cuda_session_runs_on_the_gpu_with_bound_buffers() -> None:
+    detector = Detector(model(YOLOX), providers=["cuda", "cpu"])
+    assert detector.providers[0] == CUDA, f"fell back to {detector.providers}: CUDA libraries not loaded"
+    assert detector._runner.bound and detector._runner.device == "cuda"
+
+
+@has_cuda
+@pytest.mark.parametrize("name", [YOLOX, YOLOV8, POSE])
+@pytest.mark.parametrize("size", [(640, 640), (416, 256)])
+def test_cuda_finds_what_the_cpu_finds(name: str, size: tuple[int, int],
+                                       photos: dict[str, np.ndarray]) -> None:
+    images = list(photos.values())
+    gpu = Detector(model(name), input_size=size, providers=["cuda"])
+    cpu = Detector(model(name), input_size=size, providers=["cpu"])
+    assert gpu.providers[0] == CUDA
+    expected = cpu.detect(images)
+    # Twice, the second batch reversed: it reuses the device input buffer of the same shape.
+    for batch, reference in ((images, expected), (images[::-1], expected[::-1])):
+        for found, want in zip(gpu.detect(batch), reference, strict=True):
+            found, want = sure(found), sure(want)
+            assert len(found) == len(want)
+            order, want_order = np.argsort(found.xyxy[:, 0]), np.argsort(want.xyxy[:, 0])
+            np.testing.assert_allclose(found.xyxy[order], want.xyxy[want_order], atol=2.0)
+            np.testing.assert_allclose(found.confidence[order], want.confidence[want_order], atol=0.02)
+
+
 # ---- model files -----------------------------------------------------------------------------
 
 
