@@ -3,18 +3,22 @@
 `CUSTODYWATCH_MEMORY_REPORT_S=600` makes every process of the service log, every 600 s: its resident
 anonymous memory, Python's allocated memory blocks, the number of objects the garbage collector
 tracks, and the types whose count grew most since the previous line. Anonymous memory growing while
-blocks and objects stay flat points below Python (a C library, or the allocator's fragmentation);
-blocks growing points at Python objects, and the types name them. Off by default: counting the
-objects holds the interpreter for tens of milliseconds.
+blocks and objects stay flat points below Python, and two more figures say where: what C's malloc
+holds in use and free (glibc's mallinfo2: free growing is the allocator's fragmentation, in use
+growing is a C library holding more), and what SQLite holds (its page caches and statements). Off
+by default: counting the objects holds the interpreter for tens of milliseconds.
 """
 from __future__ import annotations
 
 import collections
+import ctypes
+import ctypes.util
 import gc
 import logging
 import os
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 ENV = "CUSTODYWATCH_MEMORY_REPORT_S"
@@ -31,6 +35,51 @@ def rss_anon_kib() -> int | None:
     except OSError:
         pass
     return None
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
+        "keepcost")]
+
+
+def _libc_mallinfo2() -> Callable[[], _MallInfo2] | None:
+    try:
+        fn = ctypes.CDLL(ctypes.util.find_library("c")).mallinfo2
+    except (OSError, AttributeError):  # not glibc, or older than 2.33
+        return None
+    fn.restype = _MallInfo2
+    fn.argtypes = []
+    return fn
+
+
+_MALLINFO2 = _libc_mallinfo2()
+
+
+def malloc_kib() -> tuple[int, int] | None:
+    """C malloc's memory in use (heap blocks and mmapped blocks) and free in its heaps, in KiB."""
+    if _MALLINFO2 is None:
+        return None
+    info = _MALLINFO2()
+    return (info.uordblks + info.hblkhd) // 1024, info.fordblks // 1024
+
+
+def sqlite_kib() -> int | None:
+    """What the SQLite library the sqlite3 module uses holds, in KiB; None where that module is not
+    loaded or carries its own SQLite inside (then a separately loaded library would count nothing)."""
+    if "sqlite3" not in sys.modules:
+        return None
+    try:
+        loaded = "libsqlite3" in Path("/proc/self/maps").read_text()
+        name = ctypes.util.find_library("sqlite3")
+        if not loaded or name is None:
+            return None
+        memory_used = ctypes.CDLL(name).sqlite3_memory_used
+    except (OSError, AttributeError):
+        return None
+    memory_used.restype = ctypes.c_int64
+    memory_used.argtypes = []
+    return int(memory_used()) // 1024
 
 
 class MemoryReport:
@@ -51,7 +100,11 @@ class MemoryReport:
         grown = [] if self._last is None else [
             f"{name} {n:+d}" for name, n in (counts - self._last).most_common(TOP_TYPES)]
         self._last = counts
-        return (f"rss_anon_kib={rss_anon_kib()} blocks={sys.getallocatedblocks()} "
+        malloc = malloc_kib()
+        used, free = ("-", "-") if malloc is None else malloc
+        sqlite = sqlite_kib()
+        return (f"rss_anon_kib={rss_anon_kib()} malloc_used_kib={used} malloc_free_kib={free} "
+                f"sqlite_kib={'-' if sqlite is None else sqlite} blocks={sys.getallocatedblocks()} "
                 f"objects={sum(counts.values())} grown: {', '.join(grown) or '-'}")
 
     def _run(self) -> None:

@@ -2,7 +2,9 @@
 box whose memory creeps up can tell Python objects from growth below Python."""
 from __future__ import annotations
 
+import ctypes
 import re
+import sqlite3
 
 import pytest
 
@@ -19,7 +21,8 @@ def test_a_line_names_the_type_that_grew_since_the_last() -> None:
     first = report.line()
     held = [HeldByTheTest() for _ in range(5000)]
     second = report.line()
-    assert re.match(r"rss_anon_kib=\d+ blocks=\d+ objects=\d+ grown: -$", first), first
+    assert re.match(r"rss_anon_kib=\d+ malloc_used_kib=\d+ malloc_free_kib=\d+ sqlite_kib=\d+ blocks=\d+ "
+                    r"objects=\d+ grown: -$", first), first
     assert "HeldByTheTest +5000" in second, second
     blocks = [int(re.search(r"blocks=(\d+)", line).group(1)) for line in (first, second)]  # type: ignore[union-attr]
     assert blocks[1] - blocks[0] >= 5000
@@ -36,3 +39,21 @@ def test_it_runs_only_when_asked_for(value: str, started: bool, monkeypatch: pyt
         report.stop()
     if value == "ten":
         assert f"{memory_report.ENV}='ten' is not a number of seconds" in caplog.text
+
+
+def figure(line: str, name: str) -> int:
+    return int(re.search(rf"\b{name}=(\d+)", line).group(1))  # type: ignore[union-attr]
+
+
+def test_a_line_tells_memory_held_by_c_code_and_by_sqlite() -> None:
+    """Growth below Python, told apart: a buffer C's malloc hands out, and SQLite's page cache."""
+    report = MemoryReport(every_s=3600)
+    first = report.line()
+    buffer = ctypes.create_string_buffer(32 * 1024 * 1024)
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE t (x BLOB)")
+    db.executemany("INSERT INTO t VALUES (?)", [(b"x" * 1000,) for _ in range(8000)])
+    second = report.line()
+    assert figure(second, "malloc_used_kib") - figure(first, "malloc_used_kib") >= 32 * 1024
+    assert figure(second, "sqlite_kib") - figure(first, "sqlite_kib") >= 4 * 1024
+    assert len(buffer) and db
