@@ -8,10 +8,10 @@ the recorder closes them), so it costs a read of the index's new lines, not a wa
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 import subprocess
-from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from custodywatch.box_health import BoxSample, ClockStatus
 from custodywatch.recorder.index import INDEX_NAME
 
 RATE_WINDOW_S = 3600.0
+BUCKETS_PER_WINDOW = 60
 TAIL_BYTES = 8 << 20  # at start, the index's last 8 MB: far more than an hour of any box's segments
 COMMAND_TIMEOUT_S = 3.0
 
@@ -83,7 +84,11 @@ class ArchiveGrowth:
         self.index = archive / INDEX_NAME
         self.window_s = window_s
         self._offset: int | None = None
-        self._segments: deque[tuple[float, float, int]] = deque()  # start, end, size
+        # Bytes by when their segment ended, in buckets of a 60th of the window: a box's memory for
+        # the rate stays the same whatever its camera count (one entry per segment grew by 2640
+        # entries an hour at 8 cameras, 0.5 MiB, before the window filled).
+        self._bucket_s = window_s / BUCKETS_PER_WINDOW
+        self._buckets: dict[int, list[float]] = {}  # bucket -> [bytes, earliest start]
 
     def _read_new(self) -> bool:
         try:
@@ -91,7 +96,7 @@ class ArchiveGrowth:
         except FileNotFoundError:
             return False
         if self._offset is None or size < self._offset:  # first read, or a new index in its place
-            self._segments.clear()
+            self._buckets.clear()
             self._offset = max(0, size - TAIL_BYTES)
             skip_partial = self._offset > 0
         else:
@@ -112,21 +117,27 @@ class ArchiveGrowth:
             except ValueError:
                 continue  # verify reports a damaged index; the rate skips the line
             if isinstance(record, dict) and record.get("type") == "segment":
-                self._segments.append((float(record["start"]), float(record["end"]), int(record["size"])))
+                self._add(float(record["start"]), float(record["end"]), int(record["size"]))
         return True
+
+    def _add(self, start: float, end: float, size: int) -> None:
+        # Bucket k holds the segments ending in ((k - 1) * width, k * width].
+        bucket = self._buckets.setdefault(math.ceil(end / self._bucket_s), [0.0, start])
+        bucket[0] += size
+        bucket[1] = min(bucket[1], start)
 
     def bytes_per_s(self, now: float) -> float | None:
         """None while the archive has no index; 0 when nothing was recorded in the window."""
         if not self._read_new():
             return None
         since = now - self.window_s
-        # Cameras' segments interleave in the index: filter, not pop from the front.
-        self._segments = deque(s for s in self._segments if s[1] > since)
-        if not self._segments:
+        for key in [k for k in self._buckets if k * self._bucket_s <= since]:
+            del self._buckets[key]
+        if not self._buckets:
             return 0.0
-        first = max(since, min(start for start, _, _ in self._segments))
+        first = max(since, min(start for _, start in self._buckets.values()))
         span = max(now - first, 1.0)
-        return sum(size for _, _, size in self._segments) / span
+        return sum(size for size, _ in self._buckets.values()) / span
 
 
 def _existing(path: Path) -> Path:

@@ -64,22 +64,37 @@ def malloc_kib() -> tuple[int, int] | None:
     return (info.uordblks + info.hblkhd) // 1024, info.fordblks // 1024
 
 
+_SQLITE_MEMORY_USED: list[Callable[[], int]] = []  # found once: each CDLL makes new ctypes types
+
+
 def sqlite_kib() -> int | None:
     """What the SQLite library the sqlite3 module uses holds, in KiB; None where that module is not
     loaded or carries its own SQLite inside (then a separately loaded library would count nothing)."""
-    if "sqlite3" not in sys.modules:
-        return None
-    try:
-        loaded = "libsqlite3" in Path("/proc/self/maps").read_text()
-        name = ctypes.util.find_library("sqlite3")
-        if not loaded or name is None:
+    if not _SQLITE_MEMORY_USED:
+        if "sqlite3" not in sys.modules:
             return None
-        memory_used = ctypes.CDLL(name).sqlite3_memory_used
-    except (OSError, AttributeError):
-        return None
-    memory_used.restype = ctypes.c_int64
-    memory_used.argtypes = []
-    return int(memory_used()) // 1024
+        try:
+            loaded = "libsqlite3" in Path("/proc/self/maps").read_text()
+            name = ctypes.util.find_library("sqlite3")
+            if not loaded or name is None:
+                return None
+            memory_used = ctypes.CDLL(name).sqlite3_memory_used
+        except (OSError, AttributeError):
+            return None
+        memory_used.restype = ctypes.c_int64
+        memory_used.argtypes = []
+        _SQLITE_MEMORY_USED.append(memory_used)
+    return int(_SQLITE_MEMORY_USED[0]()) // 1024
+
+
+def _held_by(new: list[object], ours: list[object], limit: int = 3) -> str:
+    """The types of what refers to a few of `new` (one scan of the heap each), but for `ours`."""
+    holders: collections.Counter[str] = collections.Counter()
+    for i in range(max(0, len(new) - limit), len(new)):
+        for ref in gc.get_referrers(new[i]):
+            if ref is not new and ref is not ours:
+                holders[type(ref).__name__] += 1
+    return ", ".join(f"{name} {n}" for name, n in holders.most_common(3)) or "nothing tracked"
 
 
 class MemoryReport:
@@ -87,6 +102,8 @@ class MemoryReport:
         self._every_s = every_s
         self._stop = threading.Event()
         self._last: collections.Counter[str] | None = None
+        # The ids of the type that grew most, to name what holds its new objects next time.
+        self._top: tuple[str, set[int]] | None = None
         self._thread = threading.Thread(target=self._run, name="memory-report", daemon=True)
 
     def start(self) -> None:
@@ -96,9 +113,19 @@ class MemoryReport:
         self._stop.set()
 
     def line(self) -> str:
-        counts = collections.Counter(type(o).__name__ for o in gc.get_objects())
-        grown = [] if self._last is None else [
-            f"{name} {n:+d}" for name, n in (counts - self._last).most_common(TOP_TYPES)]
+        objects = gc.get_objects()
+        counts = collections.Counter(type(o).__name__ for o in objects)
+        growth = [] if self._last is None else (counts - self._last).most_common(TOP_TYPES)
+        grown = [f"{name} {n:+d}" for name, n in growth]
+        if growth:
+            top = growth[0][0]
+            ids = {id(o) for o in objects if type(o).__name__ == top}
+            if self._top is not None and self._top[0] == top:
+                new = [o for o in objects if type(o).__name__ == top and id(o) not in self._top[1]]
+                grown[0] += f" (new ones held by: {_held_by(new, objects)})"
+                del new
+            self._top = (top, ids)
+        del objects
         self._last = counts
         malloc = malloc_kib()
         used, free = ("-", "-") if malloc is None else malloc

@@ -89,3 +89,23 @@ def test_the_clock_status_is_read_from_what_answers_and_never_invented() -> None
     assert (status.source, status.offset_s, status.synchronized) == ("timedatectl", None, True)
     nothing = read_clock(lambda argv: None)
     assert (nothing.source, nothing.offset_s, nothing.synchronized) == (None, None, None)
+
+
+def test_the_write_rate_stays_right_over_hours_of_interleaved_cameras(tmp_path: Path) -> None:
+    """Eight cameras' 11 s segments for three hours, read as they land: the last hour's rate each time,
+    within the window's bucket width."""
+    growth = ArchiveGrowth(tmp_path, window_s=3600)
+    index = ArchiveIndex(tmp_path)
+    ends: list[tuple[float, int]] = []
+    for i in range(3 * 3600 // 11):
+        for cam in range(8):
+            start, size = i * 11.0 + cam * 0.7, 100_000 + 1000 * cam + (i % 7) * 500
+            index.append(SegmentRecord(camera=f"cam-{cam}", start=start, end=start + 11.0,
+                                       path=f"cam-{cam}/{i}.mp4",
+                                       size=size, sha256="0" * 64, streams=["h264"], packets=1))
+            ends.append((start + 11.0, size))
+        now = i * 11.0 + 11.0 + 5.6
+        rate = growth.bytes_per_s(now)
+        if now > 3600 + 60:
+            expected = sum(size for end, size in ends if end > now - 3600) / 3600
+            assert rate is not None and abs(rate - expected) <= 0.02 * expected, (now, rate, expected)

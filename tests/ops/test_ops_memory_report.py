@@ -57,3 +57,26 @@ def test_a_line_tells_memory_held_by_c_code_and_by_sqlite() -> None:
     assert figure(second, "malloc_used_kib") - figure(first, "malloc_used_kib") >= 32 * 1024
     assert figure(second, "sqlite_kib") - figure(first, "sqlite_kib") >= 4 * 1024
     assert len(buffer) and db
+
+
+class Leaked:
+    pass
+
+
+def test_the_type_that_keeps_growing_is_named_with_what_holds_it() -> None:
+    report = MemoryReport(every_s=3600)
+    registry: dict[str, list[Leaked]] = {"kept": []}
+    report.line()
+    registry["kept"].extend(Leaked() for _ in range(3000))
+    report.line()
+    registry["kept"].extend(Leaked() for _ in range(3000))
+    third = report.line()
+    assert re.search(r"grown: Leaked \+3000 \(new ones held by: list 3\)", third), third
+
+
+def test_repeated_lines_leave_no_objects_of_their_own_behind() -> None:
+    report = MemoryReport(every_s=3600)
+    for _ in range(3):
+        report.line()
+    lines = [report.line() for _ in range(3)]
+    assert all("CDLL" not in line and "_FuncPtr" not in line for line in lines), lines
