@@ -1,7 +1,9 @@
 """Soak: the whole service with 8 cameras for 30 minutes; its resources must stay flat and its
 recording whole.
 
-Run: `.venv/bin/python bench/soak.py [--minutes 30] [--cameras 8] [--json OUT]`.
+Run: `.venv/bin/python bench/soak.py [--minutes 30] [--cameras 8] [--json OUT]`. To end a long run
+early, send the soak's own process SIGINT or SIGTERM (or Ctrl-C): it still stops the service and
+reports.
 
 Material: the same realistic sub-stream as bench/capacity.py (real footage, 640x360, 15 fps,
 512 kbit/s), served once per camera by the real RTSP test server; `custodywatch run` on a fresh
@@ -213,7 +215,8 @@ def run(minutes: float, cameras: int, interval_s: float, work: Path,
         log_path = work / "service.log"
         with log_path.open("w") as log:
             proc = subprocess.Popen([sys.executable, "-m", "custodywatch.cli", "run", "--config", str(config),
-                                     "--port", "0"], stdout=subprocess.PIPE, stderr=log, text=True, env=env)
+                                     "--port", "0"], stdout=subprocess.PIPE, stderr=log, text=True, env=env,
+                                    start_new_session=True)  # a SIGINT for the soak leaves it to us
             try:
                 assert proc.stdout is not None
                 deadline = time.monotonic() + READY_TIMEOUT_S
@@ -234,7 +237,11 @@ def run(minutes: float, cameras: int, interval_s: float, work: Path,
                         raise SystemExit(f"service exited {proc.returncode}:\n{log_path.read_text()[-3000:]}")
                     if time.monotonic() >= end:
                         break
-                    time.sleep(min(interval_s, max(0.0, end - time.monotonic())))
+                    try:
+                        time.sleep(min(interval_s, max(0.0, end - time.monotonic())))
+                    except KeyboardInterrupt:  # stopped early: still stop the service and measure
+                        print(f"stopped early at t={(time.monotonic() - started) / 60:.1f} min", flush=True)
+                        break
                 stop_at = time.monotonic()
                 proc.send_signal(signal.SIGTERM)
                 code = proc.wait(STOP_TIMEOUT_S)
@@ -244,6 +251,7 @@ def run(minutes: float, cameras: int, interval_s: float, work: Path,
                     proc.kill()
                     proc.wait()
     recordings = check_recording(data / "archive", names)
+    minutes = samples[-1].at_s / 60.0 if samples else minutes  # less when stopped early
     alerts = count_alerts(data, minutes)
     steady = samples[1:] if len(samples) > 2 else samples
     xs = [s.at_s for s in steady]
@@ -285,6 +293,9 @@ def main() -> int:
         if not sep or not name:
             parser.error(f"--env {item!r}: expected NAME=VALUE")
         extra_env[name] = value
+    # Started in the background SIGINT may come ignored; either signal ends the run early, reported.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     work = Path(tempfile.mkdtemp(prefix="custodywatch-soak-"))
     try:
         result = run(args.minutes, args.cameras, args.interval, work, extra_env, args.cooldown)
@@ -310,7 +321,7 @@ def main() -> int:
     slope = result["slope_per_hour"]
     print(f"stopped in {result['stop_s']} s (exit {result['exit_code']}), "
           f"shm segments left: {len(result['shm_left_after_stop'])}")
-    print(f"soak: {args.minutes:g} min, {args.cameras} cameras, rss {slope['rss_mib']:+} MiB/h, "
+    print(f"soak: {result['minutes']:.1f} min, {args.cameras} cameras, rss {slope['rss_mib']:+} MiB/h, "
           f"fds {slope['fds']:+}/h, shm {slope['shm_segments']:+}/h, "
           f"lost segments {result['lost_segments']}")
     return 0 if result["lost_segments"] == 0 else 1
