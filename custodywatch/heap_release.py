@@ -13,13 +13,12 @@ is not glibc there is no such call and nothing is done.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 import os
 import threading
 from collections.abc import Callable
 
-from custodywatch.memory_report import rss_anon_kib
+from custodywatch.memory_report import LIBC, rss_anon_kib
 
 ENV = "CUSTODYWATCH_HEAP_RELEASE_S"
 DEFAULT_EVERY_S = 60.0
@@ -29,9 +28,8 @@ log = logging.getLogger("custodywatch.heap")
 
 def _malloc_trim() -> Callable[[int], int] | None:
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"))
-        trim = libc.malloc_trim
-    except (OSError, AttributeError):
+        trim = LIBC.malloc_trim  # type: ignore[union-attr]
+    except AttributeError:  # no C library found, or not glibc
         return None
     trim.argtypes = [ctypes.c_size_t]
     trim.restype = ctypes.c_int

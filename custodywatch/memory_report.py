@@ -43,10 +43,20 @@ class _MallInfo2(ctypes.Structure):
         "keepcost")]
 
 
+def _load_libc() -> ctypes.CDLL | None:
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c"))
+    except OSError:
+        return None
+
+
+LIBC = _load_libc()  # also heap_release's malloc_trim
+
+
 def _libc_mallinfo2() -> Callable[[], _MallInfo2] | None:
     try:
-        fn = ctypes.CDLL(ctypes.util.find_library("c")).mallinfo2
-    except (OSError, AttributeError):  # not glibc, or older than 2.33
+        fn = LIBC.mallinfo2  # type: ignore[union-attr]
+    except AttributeError:  # no C library found, not glibc, or glibc older than 2.33
         return None
     fn.restype = _MallInfo2
     fn.argtypes = []
@@ -87,12 +97,13 @@ def sqlite_kib() -> int | None:
     return int(_SQLITE_MEMORY_USED[0]()) // 1024
 
 
-def _held_by(new: list[object], ours: list[object], limit: int = 3) -> str:
-    """The types of what refers to a few of `new` (one scan of the heap each), but for `ours`."""
+def _held_by(new: list[object], ours: list[list[object]], limit: int = 3) -> str:
+    """The types of what refers to a few of `new` (one scan of the heap each), but for our own lists."""
+    skip = {id(new), *(id(lst) for lst in ours)}
     holders: collections.Counter[str] = collections.Counter()
     for i in range(max(0, len(new) - limit), len(new)):
         for ref in gc.get_referrers(new[i]):
-            if ref is not new and ref is not ours:
+            if id(ref) not in skip:
                 holders[type(ref).__name__] += 1
     return ", ".join(f"{name} {n}" for name, n in holders.most_common(3)) or "nothing tracked"
 
@@ -119,13 +130,12 @@ class MemoryReport:
         grown = [f"{name} {n:+d}" for name, n in growth]
         if growth:
             top = growth[0][0]
-            ids = {id(o) for o in objects if type(o).__name__ == top}
+            of_top = [o for o in objects if type(o).__name__ == top]
             if self._top is not None and self._top[0] == top:
-                new = [o for o in objects if type(o).__name__ == top and id(o) not in self._top[1]]
-                grown[0] += f" (new ones held by: {_held_by(new, objects)})"
-                del new
-            self._top = (top, ids)
-        del objects
+                seen = self._top[1]
+                new = [o for o in of_top if id(o) not in seen]
+                grown[0] += f" (new ones held by: {_held_by(new, [objects, of_top])})"
+            self._top = (top, {id(o) for o in of_top})
         self._last = counts
         malloc = malloc_kib()
         used, free = ("-", "-") if malloc is None else malloc
