@@ -26,7 +26,9 @@ from custodywatch.store.models import Alert
 
 log = logging.getLogger("custodywatch.recorder.clips")
 
-READY_MARGIN_S = 1.5  # one fragment (keyframe interval) after the wanted end has been written
+# The first try: a camera with a longer keyframe interval has not written the end yet, and is tried
+# again on later polls.
+READY_MARGIN_S = 1.5
 LOOKBACK_S = 86400.0  # alerts older than this when the recorder starts are not clipped again
 RETRY_S = 60.0
 STORE_LAG_S = 60.0  # slack for the clocks of the process that stored an alert and this one
@@ -115,11 +117,15 @@ class AlertClipper:
                 log.warning("alert %s: no %s clip: %s", alert_id, kind, exc)
                 self._failed.add((alert_id, kind))
             return None
-        if clip.hole is not None and clip.hole.cause == "not recorded" and clip.end < end - 0.5 and patient:
+        # A hole that ends the clip and no gap explains is footage not written yet (the segment being
+        # written is readable up to its last fragment): wait for it rather than cut the post-roll short.
+        ends_early = clip.hole is not None and clip.hole.start >= clip.start
+        if ends_early and patient and clip.hole is not None and clip.hole.cause == "not recorded":
             out.unlink()
             return None
         if clip.hole is not None:
-            log.warning("alert %s: %s clip ends at a gap (%s)", alert_id, kind, clip.hole.cause)
+            log.warning("alert %s: %s clip %s a gap (%s)", alert_id, kind,
+                        "ends at" if ends_early else "starts after", clip.hole.cause)
         log.info("alert %s: %s clip %s", alert_id, kind, clip.path)
         return clip
 

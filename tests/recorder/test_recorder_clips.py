@@ -200,3 +200,25 @@ def test_an_alert_stored_late_after_a_database_outage_still_gets_its_clip(
     stored_at(now + 1, "late")
     clipper.poll(now + 2)
     assert (clips / "late" / "first.mp4").exists()
+
+
+def test_a_clip_whose_end_is_not_written_yet_waits_for_it_instead_of_coming_out_short(
+        rtsp_archive: Path, tmp_path: Path, alert_engine: Engine) -> None:
+    # A camera's next fragment lands one keyframe interval after the last: at a 2 s interval the
+    # post-roll's last fraction of a second may not be written when the clip is first due.
+    last = segments(rtsp_archive)[-1]
+    post_roll = 1.0
+    fired = last.end - post_roll + 0.3
+    AlertStore(alert_engine, "site", "box1").apply(AlertEvent(
+        "fired", "a-tail", RuleId.SINGLE_OFFICER, "interrogation-1", last.camera, Severity.ALARM, fired - 1,
+        fired))
+    clips = tmp_path / "clips"
+    clipper = AlertClipper(alert_engine, ArchiveIndex(rtsp_archive), clips,
+                           RecorderConfig(pre_roll_s=0.5, post_roll_s=post_roll))
+    clipper.poll(fired + post_roll + 2)
+    assert not (clips / "a-tail" / "first.mp4").exists(), "cut before its end was written"
+    # Never written (the camera went away): after a minute the clip keeps what there is.
+    clipper.poll(fired + post_roll + 61)
+    with av.open(str(clips / "a-tail" / "first.mp4")) as c:
+        shown = float(c.duration or 0) / 1e6
+    assert shown == pytest.approx(last.end - (fired - 1 - 0.5), abs=0.1)
