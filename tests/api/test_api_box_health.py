@@ -27,8 +27,9 @@ def metric(text: str, name: str) -> float:
 
 def test_metrics_and_healthz_carry_the_box_figures_and_a_raised_check(
         tmp_path: Path, engine: Engine, store: AlertStore, hub: EventHub) -> None:
-    # A limit of 100% free disk cannot be met: the disk check is past it from the first sample.
-    cfg = HealthConfig(min_disk_free_gb=1e9, breach_after_s=0)
+    # A limit of 100% free disk cannot be met: the disk check is past it from the first sample; a CPU
+    # limit of 100% cannot be passed, however busy the machine running the test.
+    cfg = HealthConfig(min_disk_free_gb=1e9, max_cpu_percent=100, breach_after_s=0)
     sampler = BoxSampler(tmp_path / "archive", clock=lambda: ClockStatus(),
                          camera_drift=lambda: {"cam-1": 0.4, "cam-2": None})
     monitor = BoxHealthMonitor(sampler, cfg)
