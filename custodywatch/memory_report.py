@@ -4,9 +4,11 @@
 anonymous memory, Python's allocated memory blocks, the number of objects the garbage collector
 tracks, and the types whose count grew most since the previous line. Anonymous memory growing while
 blocks and objects stay flat points below Python, and two more figures say where: what C's malloc
-holds in use and free (glibc's mallinfo2: free growing is the allocator's fragmentation, in use
-growing is a C library holding more), and what SQLite holds (its page caches and statements). Off
-by default: counting the objects holds the interpreter for tens of milliseconds.
+holds in use and free (glibc's mallinfo2: in use growing is a C library holding more; free counts
+free chunks whether or not their pages were handed back by the heap release, so it can grow while
+the process's memory does not: fragmentation costs memory only where anonymous memory grows with
+it), and what SQLite holds (its page caches and statements). Off by default: counting the objects
+holds the interpreter for tens of milliseconds.
 """
 from __future__ import annotations
 
@@ -67,7 +69,8 @@ _MALLINFO2 = _libc_mallinfo2()
 
 
 def malloc_kib() -> tuple[int, int] | None:
-    """C malloc's memory in use (heap blocks and mmapped blocks) and free in its heaps, in KiB."""
+    """C malloc's memory in use (heap blocks and mmapped blocks) and free in its heaps, in KiB (free
+    chunks whose pages `malloc_trim` handed back still count)."""
     if _MALLINFO2 is None:
         return None
     info = _MALLINFO2()
