@@ -117,15 +117,17 @@ class AlertClipper:
                 log.warning("alert %s: no %s clip: %s", alert_id, kind, exc)
                 self._failed.add((alert_id, kind))
             return None
-        # A hole that ends the clip and no gap explains is footage not written yet (the segment being
-        # written is readable up to its last fragment): wait for it rather than cut the post-roll short.
-        ends_early = clip.hole is not None and clip.hole.start >= clip.start
-        if ends_early and patient and clip.hole is not None and clip.hole.cause == "not recorded":
-            out.unlink()
-            return None
-        if clip.hole is not None:
+        hole = clip.hole
+        if hole is not None:
+            ends_early = hole.start >= clip.start
+            # A hole that ends the clip and no gap explains is footage not written yet (the segment
+            # being written is readable up to its last fragment): wait for it rather than cut the
+            # post-roll short.
+            if ends_early and hole.cause == "not recorded" and patient:
+                out.unlink()
+                return None
             log.warning("alert %s: %s clip %s a gap (%s)", alert_id, kind,
-                        "ends at" if ends_early else "starts after", clip.hole.cause)
+                        "ends at" if ends_early else "starts after", hole.cause)
         log.info("alert %s: %s clip %s", alert_id, kind, clip.path)
         return clip
 
