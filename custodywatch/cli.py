@@ -128,8 +128,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from custodywatch.malloc_arenas import limit_for_service
     from custodywatch.service import run_service
 
+    limit_for_service()  # before any thread allocates
     cfg = _load(args.config)
     if cfg is None:
         return EXIT_USAGE

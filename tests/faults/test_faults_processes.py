@@ -266,6 +266,17 @@ def test_component_out_of_restart_budget_is_down_with_an_alarm_while_the_rest_ru
                lambda: any(s.start > down_at for s in svc.segments()), 30, svc.log)
 
 
+def test_every_process_of_the_service_starts_with_the_malloc_arena_limit(service: FaultedService) -> None:
+    """Memory one thread frees stays usable by the others (custodywatch/malloc_arenas.py): the limit
+    the service sets is in every process it started, restarted ones included."""
+    expected = os.environ.get("MALLOC_ARENA_MAX", "2")
+    children = service.children()
+    assert children
+    for pid in children:
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        assert f"MALLOC_ARENA_MAX={expected}".encode() in environ, Path(f"/proc/{pid}/cmdline").read_text()
+
+
 @pytest.mark.timeout(60)
 def test_service_stops_cleanly_after_the_faults(service: FaultedService) -> None:
     svc = service
