@@ -18,25 +18,14 @@ import os
 import threading
 from collections.abc import Callable
 
-from custodywatch.memory_report import LIBC, rss_anon_kib
+from custodywatch.memory_report import libc_function, rss_anon_kib
 
 ENV = "CUSTODYWATCH_HEAP_RELEASE_S"
 DEFAULT_EVERY_S = 60.0
 
 log = logging.getLogger("custodywatch.heap")
 
-
-def _malloc_trim() -> Callable[[int], int] | None:
-    try:
-        trim = LIBC.malloc_trim  # type: ignore[union-attr]
-    except AttributeError:  # no C library found, or not glibc
-        return None
-    trim.argtypes = [ctypes.c_size_t]
-    trim.restype = ctypes.c_int
-    return trim
-
-
-_TRIM = _malloc_trim()
+_TRIM: Callable[[int], int] | None = libc_function("malloc_trim", [ctypes.c_size_t], ctypes.c_int)
 
 
 def available() -> bool:

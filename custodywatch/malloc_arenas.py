@@ -19,7 +19,7 @@ import ctypes
 import logging
 import os
 
-from custodywatch.memory_report import LIBC
+from custodywatch.memory_report import libc_function
 
 ENV = "MALLOC_ARENA_MAX"
 SERVICE_ARENAS = 2
@@ -29,13 +29,8 @@ log = logging.getLogger("custodywatch.heap")
 
 
 def _set_in_this_process(arenas: int) -> bool:
-    try:
-        mallopt = LIBC.mallopt  # type: ignore[union-attr]
-    except AttributeError:  # no C library found, or not glibc
-        return False
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    mallopt.restype = ctypes.c_int
-    return bool(mallopt(_M_ARENA_MAX, arenas))
+    mallopt = libc_function("mallopt", [ctypes.c_int, ctypes.c_int], ctypes.c_int)
+    return mallopt is not None and bool(mallopt(_M_ARENA_MAX, arenas))
 
 
 def limit_for_service() -> str | None:

@@ -22,6 +22,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ENV = "CUSTODYWATCH_MEMORY_REPORT_S"
 TOP_TYPES = 8
@@ -52,17 +53,22 @@ def _load_libc() -> ctypes.CDLL | None:
         return None
 
 
-LIBC = _load_libc()  # also heap_release's malloc_trim
+LIBC = _load_libc()
+
+
+def libc_function(name: str, argtypes: list[Any], restype: Any) -> Callable[..., Any] | None:
+    """glibc's function `name`, typed; None where there is no C library or it lacks the function
+    (not glibc, or too old: mallinfo2 came in 2.33)."""
+    try:
+        fn = getattr(LIBC, name)
+    except AttributeError:
+        return None
+    fn.argtypes, fn.restype = argtypes, restype
+    return fn  # type: ignore[no-any-return]
 
 
 def _libc_mallinfo2() -> Callable[[], _MallInfo2] | None:
-    try:
-        fn = LIBC.mallinfo2  # type: ignore[union-attr]
-    except AttributeError:  # no C library found, not glibc, or glibc older than 2.33
-        return None
-    fn.restype = _MallInfo2
-    fn.argtypes = []
-    return fn
+    return libc_function("mallinfo2", [], _MallInfo2)
 
 
 _MALLINFO2 = _libc_mallinfo2()
