@@ -1,8 +1,9 @@
 """An opt-in log line about what a process's memory holds, for finding growth in a long run.
 
 `CUSTODYWATCH_MEMORY_REPORT_S=600` makes every process of the service log, every 600 s: its resident
-anonymous memory, Python's allocated memory blocks, the number of objects the garbage collector
-tracks, and the types whose count grew most since the previous line. Anonymous memory growing while
+anonymous memory and where it lies (malloc's main heap, its threads' arenas, thread stacks, ...),
+Python's allocated memory blocks, the number of objects the garbage collector tracks, and the types
+whose count grew most since the previous line. Anonymous memory growing while
 blocks and objects stay flat points below Python, and two more figures say where: what C's malloc
 holds in use and free (glibc's mallinfo2: in use growing is a C library holding more; free counts
 free chunks whether or not their pages were handed back by the heap release, so it can grow while
@@ -38,6 +39,50 @@ def rss_anon_kib() -> int | None:
     except OSError:
         pass
     return None
+
+
+_ARENA_ALIGN = 64 * 1024 * 1024  # glibc maps each thread arena's heap at this alignment (64-bit)
+MAPPING_KINDS = ("heap", "arenas", "stacks", "libraries", "other")
+
+
+def _mapping_kind(start: int, perms: str, name: str, guarded: bool) -> str:
+    if name == "[heap]":
+        return "heap"
+    if name.startswith("[stack"):
+        return "stacks"
+    if name.startswith("/"):
+        return "libraries"  # pages of a library's data its process wrote to
+    if not name and perms.startswith("rw") and start % _ARENA_ALIGN == 0:
+        return "arenas"
+    if not name and guarded:
+        return "stacks"  # a thread's stack sits right above its guard page
+    return "other"
+
+
+def anon_by_mapping_kib(smaps: Path = Path("/proc/self/smaps")) -> dict[str, int] | None:
+    """Resident anonymous memory by where it lies, in KiB: malloc's main heap (`heap`), the heaps of
+    the threads' malloc arenas (`arenas`), thread stacks (`stacks`), private pages of mapped files
+    (`libraries`), and the rest (`other`: Python's own 256 KiB arenas for small objects, blocks
+    malloc maps one by one, other libraries' mappings)."""
+    kib = dict.fromkeys(MAPPING_KINDS, 0)
+    kind = "other"
+    previous_end, previous_guard = -1, False
+    try:
+        lines = smaps.read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        head = line.split(maxsplit=5)
+        if "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
+            first, last = head[0].split("-")
+            start, end = int(first, 16), int(last, 16)
+            perms, name = head[1], head[5].strip() if len(head) > 5 else ""
+            guarded = previous_guard and previous_end == start
+            kind = _mapping_kind(start, perms, name, guarded)
+            previous_end, previous_guard = end, perms.startswith("---") and not name
+        elif head[0] == "Anonymous:":
+            kib[kind] += int(head[1])
+    return kib
 
 
 class _MallInfo2(ctypes.Structure):
@@ -149,7 +194,10 @@ class MemoryReport:
         malloc = malloc_kib()
         used, free = ("-", "-") if malloc is None else malloc
         sqlite = sqlite_kib()
-        return (f"rss_anon_kib={rss_anon_kib()} malloc_used_kib={used} malloc_free_kib={free} "
+        by_mapping = anon_by_mapping_kib()
+        where = "-" if by_mapping is None else ",".join(f"{kind}:{n}" for kind, n in by_mapping.items())
+        return (f"rss_anon_kib={rss_anon_kib()} anon_by_mapping_kib={where} malloc_used_kib={used} "
+                f"malloc_free_kib={free} "
                 f"sqlite_kib={'-' if sqlite is None else sqlite} blocks={sys.getallocatedblocks()} "
                 f"objects={sum(counts.values())} grown: {', '.join(grown) or '-'}")
 

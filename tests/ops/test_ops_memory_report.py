@@ -3,12 +3,16 @@ box whose memory creeps up can tell Python objects from growth below Python."""
 from __future__ import annotations
 
 import ctypes
+import os
 import re
 import sqlite3
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
-from custodywatch import memory_report
+from custodywatch import heap_release, memory_report
 from custodywatch.memory_report import MemoryReport
 
 
@@ -21,8 +25,8 @@ def test_a_line_names_the_type_that_grew_since_the_last() -> None:
     first = report.line()
     held = [HeldByTheTest() for _ in range(5000)]
     second = report.line()
-    assert re.match(r"rss_anon_kib=\d+ malloc_used_kib=\d+ malloc_free_kib=\d+ sqlite_kib=\d+ blocks=\d+ "
-                    r"objects=\d+ grown: -$", first), first
+    assert re.match(r"rss_anon_kib=\d+ anon_by_mapping_kib=[a-z:\d,]+ malloc_used_kib=\d+ "
+                    r"malloc_free_kib=\d+ sqlite_kib=\d+ blocks=\d+ objects=\d+ grown: -$", first), first
     assert "HeldByTheTest +5000" in second, second
     blocks = [int(re.search(r"blocks=(\d+)", line).group(1)) for line in (first, second)]  # type: ignore[union-attr]
     assert blocks[1] - blocks[0] >= 5000
@@ -80,3 +84,34 @@ def test_repeated_lines_leave_no_objects_of_their_own_behind() -> None:
         report.line()
     lines = [report.line() for _ in range(3)]
     assert all("CDLL" not in line and "_FuncPtr" not in line for line in lines), lines
+
+
+# Where a process's memory lies, in a fresh process with the service's two malloc arenas: blocks a
+# thread keeps (its arena), blocks the main thread keeps (the main heap), and one big buffer (which
+# malloc maps by itself).
+HOLD_IN_EACH_PLACE = textwrap.dedent("""
+    import threading
+    from custodywatch.memory_report import anon_by_mapping_kib
+    before = anon_by_mapping_kib()
+    by_thread = []
+    worker = threading.Thread(target=lambda: by_thread.extend(bytearray(4000) for _ in range(8000)))
+    worker.start()
+    worker.join()
+    by_main = [bytearray(4000) for _ in range(6000)]
+    big = bytearray(48 * 1024 * 1024)
+    after = anon_by_mapping_kib()
+    print(" ".join(f"{kind}={after[kind] - before[kind]}" for kind in after))
+""")
+
+
+@pytest.mark.skipif(not heap_release.available(), reason="needs glibc's malloc")
+def test_a_line_says_where_the_memory_lies_heap_threads_arenas_or_elsewhere() -> None:
+    line = MemoryReport(every_s=3600).line()
+    kinds = r"heap:\d+,arenas:\d+,stacks:\d+,libraries:\d+,other:\d+"
+    assert re.search(rf" anon_by_mapping_kib={kinds} ", line), line
+    grown = subprocess.run([sys.executable, "-c", HOLD_IN_EACH_PLACE], capture_output=True, text=True,
+                           check=True, env={**os.environ, "MALLOC_ARENA_MAX": "2"}, timeout=60).stdout
+    kib = {kind: int(n) for kind, n in re.findall(r"(\w+)=(-?\d+)", grown)}
+    assert 28_000 <= kib["arenas"] <= 40_000, grown  # 8000 x 4000 bytes = 31,250 KiB
+    assert 20_000 <= kib["heap"] <= 30_000, grown  # 6000 x 4000 bytes = 23,437 KiB
+    assert 48 * 1024 <= kib["other"] <= 56 * 1024, grown
