@@ -25,6 +25,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from custodywatch import allocation_trace
+from custodywatch.allocation_trace import AllocationTrace
+
 ENV = "CUSTODYWATCH_MEMORY_REPORT_S"
 TOP_TYPES = 8
 
@@ -163,8 +166,9 @@ def _held_by(new: list[object], ours: list[list[object]], limit: int = 3) -> str
 
 
 class MemoryReport:
-    def __init__(self, every_s: float):
+    def __init__(self, every_s: float, trace: AllocationTrace | None = None):
         self._every_s = every_s
+        self._trace = trace
         self._stop = threading.Event()
         self._last: collections.Counter[str] | None = None
         # The ids of the type that grew most, to name what holds its new objects next time.
@@ -178,6 +182,7 @@ class MemoryReport:
         self._stop.set()
 
     def line(self) -> str:
+        traced = "" if self._trace is None else f" | {self._trace.line()}"  # before the report's own lists
         objects = gc.get_objects()
         counts = collections.Counter(type(o).__name__ for o in objects)
         growth = [] if self._last is None else (counts - self._last).most_common(TOP_TYPES)
@@ -199,14 +204,16 @@ class MemoryReport:
         return (f"rss_anon_kib={rss_anon_kib()} anon_by_mapping_kib={where} malloc_used_kib={used} "
                 f"malloc_free_kib={free} "
                 f"sqlite_kib={'-' if sqlite is None else sqlite} blocks={sys.getallocatedblocks()} "
-                f"objects={sum(counts.values())} grown: {', '.join(grown) or '-'}")
+                f"objects={sum(counts.values())} grown: {', '.join(grown) or '-'}{traced}")
 
     def _run(self) -> None:
         while not self._stop.wait(self._every_s):
             log.info("memory: %s", self.line())
 
 
-def start_from_env() -> MemoryReport | None:
+def start_from_env(process: str) -> MemoryReport | None:
+    """The report `ENV` asks for in the process the log calls `process`, started; with Python's
+    allocations traced where `allocation_trace.ENV` names the process."""
     value = os.environ.get(ENV)
     if not value:
         return None
@@ -217,6 +224,7 @@ def start_from_env() -> MemoryReport | None:
         return None
     if every_s <= 0:
         return None
-    report = MemoryReport(every_s)
+    traced = allocation_trace.wanted(process, os.environ.get(allocation_trace.ENV))
+    report = MemoryReport(every_s, AllocationTrace() if traced else None)
     report.start()
     return report

@@ -125,7 +125,7 @@ def run_service(cfg: Config, host: str | None = None, port: int | None = None,
         return 2
     paths.data_dir().mkdir(parents=True, exist_ok=True)
     db_url = paths.database_url(cfg.store.database_url, database_url_flag)
-    memory_report.start_from_env()
+    memory_report.start_from_env("main")
     heap_release.start_from_env()
     removed = sweep_stale()
     if removed:

@@ -106,7 +106,7 @@ def _child_main(component: Component, stop: Event, stamp: Synchronized[float], l
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: _set_soon(stop))
     configure_logging(component.name, log_level)
-    memory_report.start_from_env()
+    memory_report.start_from_env(component.name)
     heap_release.start_from_env()
     stop_with_parent(stop)  # no orphans when the main process is killed outright
     try:

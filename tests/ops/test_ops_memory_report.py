@@ -3,16 +3,20 @@ box whose memory creeps up can tell Python objects from growth below Python."""
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import re
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import tracemalloc
+from collections.abc import Iterator
 
 import pytest
 
-from custodywatch import heap_release, memory_report
+from custodywatch import allocation_trace, heap_release, memory_report
+from custodywatch.allocation_trace import AllocationTrace
 from custodywatch.memory_report import MemoryReport
 
 
@@ -37,7 +41,7 @@ def test_a_line_names_the_type_that_grew_since_the_last() -> None:
 def test_it_runs_only_when_asked_for(value: str, started: bool, monkeypatch: pytest.MonkeyPatch,
                                      caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv(memory_report.ENV, value)
-    report = memory_report.start_from_env()
+    report = memory_report.start_from_env("main")
     assert (report is not None) == started
     if report is not None:
         report.stop()
@@ -115,3 +119,49 @@ def test_a_line_says_where_the_memory_lies_heap_threads_arenas_or_elsewhere() ->
     assert 28_000 <= kib["arenas"] <= 40_000, grown  # 8000 x 4000 bytes = 31,250 KiB
     assert 20_000 <= kib["heap"] <= 30_000, grown  # 6000 x 4000 bytes = 23,437 KiB
     assert 48 * 1024 <= kib["other"] <= 56 * 1024, grown
+
+
+@pytest.fixture
+def tracing() -> Iterator[None]:
+    yield
+    tracemalloc.stop()  # tracing slows every allocation of the tests after this one
+
+
+def keep_buffers(kept: list[object]) -> None:
+    kept.extend(bytearray(16 * 1024) for _ in range(200))  # too big for `blocks` to count
+
+
+def keep_decoded(kept: list[object]) -> None:
+    kept.append(json.loads("[" + ",".join(['"' + "x" * 1000 + '"'] * 2000) + "]"))
+
+
+def test_a_traced_line_names_the_code_whose_allocations_grew(tracing: None) -> None:
+    report = MemoryReport(every_s=3600, trace=AllocationTrace())
+    report.line()
+    kept: list[object] = []
+    keep_buffers(kept)
+    second = report.line()
+    assert re.search(r" \| traced_kib=\d+ traced_grown: tests/ops/test_ops_memory_report.py:\d+ \+3\d{3} KiB "
+                     r"\(\+\d+\)", second), second
+    keep_decoded(kept)
+    third = report.line()
+    # Allocated inside a library: the line of ours that called it comes first.
+    assert re.search(r"traced_grown: tests/ops/test_ops_memory_report.py:\d+ via json/decoder.py:\d+ "
+                     r"\+2\d{3} KiB", third), third
+
+
+@pytest.mark.parametrize(("setting", "process", "traced"), [
+    (None, "main", False), ("", "main", False), ("main,recorder", "recorder", True),
+    ("main, recorder", "reader-0", False), ("all", "detector-1", True)])
+def test_only_the_processes_named_are_traced(setting: str | None, process: str, traced: bool,
+                                             monkeypatch: pytest.MonkeyPatch, tracing: None) -> None:
+    monkeypatch.setenv(memory_report.ENV, "600")
+    if setting is None:
+        monkeypatch.delenv(allocation_trace.ENV, raising=False)
+    else:
+        monkeypatch.setenv(allocation_trace.ENV, setting)
+    report = memory_report.start_from_env(process)
+    assert report is not None
+    report.stop()
+    assert ("traced_kib=" in report.line()) == traced
+    assert tracemalloc.is_tracing() == traced
