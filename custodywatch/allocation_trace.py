@@ -8,8 +8,8 @@ the allocation was made deeper down, the library line that made it. This counts 
 (arrays, strings, a list's or a dict's table), which the report's `blocks` figure leaves out. It
 does not count what C libraries allocate with malloc themselves.
 
-Costly: it slows every allocation and keeps a traceback for each live block, so it is only for
-chasing growth on one box.
+Costly: it slows every allocation and keeps a traceback for each live block (the main process grew
+40 MiB in 40 minutes at the soak's flood rate), so it is only for chasing growth on one box.
 """
 from __future__ import annotations
 

@@ -76,6 +76,8 @@ def anon_by_mapping_kib(smaps: Path = Path("/proc/self/smaps")) -> dict[str, int
         return None
     for line in lines:
         head = line.split(maxsplit=5)
+        if not head:
+            continue
         if "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
             first, last = head[0].split("-")
             start, end = int(first, 16), int(last, 16)
