@@ -177,6 +177,14 @@ def test_a_stream_with_garbage_and_a_truncated_frame_keeps_being_read_and_record
     # The reader went through the damage, loop after loop, without a pause or a reconnection.
     assert counters.corrupt >= 2, counters
     times = [f.stream_s for f in frames]
+    records = list(ArchiveIndex(archive).records())
+    segments = [r for r in records if isinstance(r, SegmentRecord)]
+    # The figures of docs/reliability.md's fault 8 (`pytest -s`).
+    print(f"\ndamaged stream: {len(frames)} frames of {(times[-1] - times[0]) * FPS + 1:.0f} in "
+          f"{times[-1] - times[0]:.1f} s, {counters.corrupt} damaged, longest wait between frames "
+          f"{max(b - a for a, b in zip(times, times[1:], strict=False)):.2f} s; live camera reconnects "
+          f"{health.reconnects}, corrupt {health.corrupt}; {len(segments)} segments over "
+          f"{segments[-1].end - segments[0].start:.1f} s")
     assert times[-1] - times[0] >= STREAM_S - 4  # the first frame waits for a keyframe (up to ~2 s)
     # At worst a refused keyframe costs its GOP: the frames that needed it, up to the next keyframe.
     assert max(b - a for a, b in zip(times, times[1:], strict=False)) < GOP / FPS + 0.3
@@ -191,8 +199,6 @@ def test_a_stream_with_garbage_and_a_truncated_frame_keeps_being_read_and_record
     assert health.corrupt >= 1, health
 
     # The recording has no hole: segment after segment, across every damaged packet.
-    records = list(ArchiveIndex(archive).records())
-    segments = [r for r in records if isinstance(r, SegmentRecord)]
     assert [r for r in records if isinstance(r, GapRecord) and r.start > segments[0].start] == []
     assert len(segments) >= 3
     for a, b in zip(segments, segments[1:], strict=False):
